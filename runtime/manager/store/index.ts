@@ -1,0 +1,8 @@
+// The manager's persistence: every SQL statement in framefleet is in this folder.
+export * from "./db.js";
+export * from "./jobs.js";
+export * from "./tasks.js";
+export * from "./coordinators.js";
+export * from "./credentials.js";
+export * from "./audit.js";
+export * from "./leadership.js";

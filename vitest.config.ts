@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["runtime/**/*.test.ts", "components/**/*.test.ts", "stacks/**/*.test.ts", "policies/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts"],
+    exclude: ["node_modules/**", ".framefleet/**"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    globalSetup: ["test/support/global-setup.ts"],
+    pool: "forks",
+    // integration tests start servers and ffmpeg processes; two cores is the budget
+    maxWorkers: 2,
+  },
+});
