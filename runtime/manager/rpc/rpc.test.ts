@@ -1,0 +1,242 @@
+// The gRPC server over real TLS on loopback, with certificates from the real CA.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as grpc from "@grpc/grpc-js";
+import { createTestDatabase } from "../../../test/support/db.js";
+import { testRegionPki } from "../../../test/support/pki.js";
+import { loadProto } from "../../proto/index.js";
+import type { CoordinatorClient, WorkerClient, ManagerMessage__Output } from "../../proto/index.js";
+import {
+  createRootCA, createIntermediateCA, createSecretToken, generateKeyAndCsr, issueKeyAndCertificate, type Identity,
+} from "../../pki/index.js";
+import {
+  createDb, insertJob, insertJoinToken, leaseTasks, listJobTasks, readyTasks, type Db,
+} from "../store/index.js";
+import { RpcServer } from "./server.js";
+
+let db: Db;
+let drop: () => Promise<void>;
+let rpc: RpcServer;
+const region = "local";
+const { pki, rpcPki } = testRegionPki(region);
+const proto = loadProto().framefleet.v1;
+const settled: string[] = [];
+
+beforeAll(async () => {
+  const t = await createTestDatabase("rpc");
+  drop = t.drop;
+  db = createDb(t.url);
+  rpc = new RpcServer({
+    db, region, replicaId: "r1", pki: rpcPki, heartbeatIntervalMs: 1000, coordinatorCertSeconds: 3600, taskCertSeconds: 600,
+    storesFor: () => ({}), onJobSettled: (id) => settled.push(id), wakeScheduler: () => {},
+  });
+  await rpc.start({ host: "127.0.0.1", mtlsPort: 0, joinPort: 0 });
+});
+afterAll(async () => {
+  await rpc.stop();
+  await db.end();
+  await drop();
+});
+
+function coordinatorClient(creds: grpc.ChannelCredentials, port = rpc.ports.mtls): CoordinatorClient {
+  return new proto.Coordinator(`127.0.0.1:${port}`, creds) as unknown as CoordinatorClient;
+}
+function workerClient(creds: grpc.ChannelCredentials): WorkerClient {
+  return new proto.Worker(`127.0.0.1:${rpc.ports.mtls}`, creds) as unknown as WorkerClient;
+}
+function credsFor(identity: Identity, opts: { notBefore?: Date; validitySeconds?: number; ca?: typeof pki.intermediate; trust?: string } = {}) {
+  const leaf = issueKeyAndCertificate(opts.ca ?? pki.intermediate, { identity, validitySeconds: opts.validitySeconds ?? 600, notBefore: opts.notBefore });
+  return grpc.credentials.createSsl(Buffer.from(opts.trust ?? pki.trustPem), Buffer.from(leaf.keyPem), Buffer.from(leaf.chainPem));
+}
+
+/** Opens a coordinator stream, sends hello, and resolves with the first message or the error that ended it. */
+function openStream(creds: grpc.ChannelCredentials): Promise<{ msg?: ManagerMessage__Output; err?: grpc.ServiceError; close: () => void }> {
+  const client = coordinatorClient(creds);
+  const stream = client.Connect();
+  return new Promise((resolve) => {
+    const close = () => { stream.cancel(); client.close(); };
+    stream.on("data", (msg: ManagerMessage__Output) => resolve({ msg, close }));
+    stream.on("error", (err: grpc.ServiceError) => resolve({ err, close }));
+    stream.write({ hello: { hostname: "h", capacity: { cpuMillis: 2000, memoryMb: "2048", gpus: 0, engines: [{ name: "ffmpeg", version: "5.1.9" }] }, running: [] } });
+  });
+}
+
+async function joinWith(token: string) {
+  const { csrPem } = generateKeyAndCsr({ commonName: "host" });
+  const client = coordinatorClient(grpc.credentials.createSsl(Buffer.from(pki.trustPem)), rpc.ports.join);
+  try {
+    return await new Promise<{ coordinatorId: string; chainPem: string }>((resolve, reject) =>
+      client.Join({ token, csrPem, hostname: "host" }, (err, r) => (err ? reject(err) : resolve(r!))));
+  } finally {
+    client.close();
+  }
+}
+
+async function newToken(expiresInMs = 60_000) {
+  const t = createSecretToken("ffjt");
+  await insertJoinToken(db, { id: t.lookupId, hash: t.hash, region, expiresAt: new Date(Date.now() + expiresInMs) });
+  return t.token;
+}
+
+describe("join tokens", () => {
+  it("admits a host once with a fresh token and issues a coordinator certificate for its CSR", async () => {
+    const token = await newToken();
+    const r = await joinWith(token);
+    expect(r.coordinatorId).toMatch(/^c-[0-9a-f]{12}$/);
+    expect(r.chainPem).toContain("BEGIN CERTIFICATE");
+    await expect(joinWith(token)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/already used/) });
+  });
+
+  it("refuses an expired token, an unknown one and a malformed one", async () => {
+    const expired = await newToken(-1000);
+    await expect(joinWith(expired)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/expired/) });
+    await expect(joinWith(createSecretToken("ffjt").token)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/not valid/) });
+    await expect(joinWith("hello")).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/malformed/) });
+  });
+});
+
+describe("mutual TLS on the coordinator stream", () => {
+  it("accepts a coordinator certificate from this region's CA", async () => {
+    const { coordinatorId } = await joinWith(await newToken());
+    const r = await openStream(credsFor({ kind: "coordinator", region, id: coordinatorId }));
+    expect(r.err).toBeUndefined();
+    expect(r.msg?.welcome?.coordinatorId).toBe(coordinatorId);
+    r.close();
+  });
+
+  it("refuses a client with no certificate", async () => {
+    const r = await openStream(grpc.credentials.createSsl(Buffer.from(pki.trustPem)));
+    expect(r.err?.code).toBe(grpc.status.UNAVAILABLE);
+    r.close();
+  });
+
+  it("refuses a certificate signed by another CA", async () => {
+    const otherRoot = createRootCA({ commonName: "evil root" });
+    const otherInt = createIntermediateCA(otherRoot, { region });
+    const r = await openStream(credsFor({ kind: "coordinator", region, id: "c-000000000001" }, { ca: otherInt }));
+    expect(r.err?.code).toBe(grpc.status.UNAVAILABLE);
+    r.close();
+  });
+
+  it("refuses an expired certificate", async () => {
+    const r = await openStream(credsFor({ kind: "coordinator", region, id: "c-000000000002" }, { notBefore: new Date(Date.now() - 7200_000), validitySeconds: 60 }));
+    expect(r.err?.code).toBe(grpc.status.UNAVAILABLE);
+    r.close();
+  });
+
+  it("refuses a task certificate on the coordinator stream", async () => {
+    const r = await openStream(credsFor({ kind: "task", region, taskId: "00000000-0000-0000-0000-000000000000", attempt: 1 }));
+    expect(r.err?.code).toBe(grpc.status.PERMISSION_DENIED);
+    r.close();
+  });
+
+  it("refuses a coordinator stream on the join port (no client certificate there)", async () => {
+    const client = coordinatorClient(grpc.credentials.createSsl(Buffer.from(pki.trustPem)), rpc.ports.join);
+    const stream = client.Connect();
+    const err = await new Promise<grpc.ServiceError>((resolve) => { stream.on("error", resolve); stream.on("data", () => {}); stream.write({ hello: {} }); });
+    expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+    client.close();
+  });
+});
+
+describe("worker reports", () => {
+  async function leasedTask() {
+    const { coordinatorId } = await joinWith(await newToken());
+    const { job } = await insertJob(db, {
+      tenant: "acme", priority: 50, composition: {}, engine: { name: "ffmpeg", version: "5.1" },
+      tasks: [{ key: "t", kind: "noop", pool: "encode", requirements: { cpuMillis: 100, memoryMb: 10, gpus: 0 }, dependsOn: [], maxAttempts: 2, spec: { ms: 0 } }],
+    });
+    const ready = await readyTasks(db, 1000);
+    const mine = (await listJobTasks(db, job.id))[0]!;
+    expect(ready.some((t) => t.id === mine.id)).toBe(true);
+    const [lease] = await leaseTasks(db, [{ taskId: mine.id, coordinatorId }]);
+    return { jobId: job.id, coordinatorId, lease: lease! };
+  }
+
+  function report(creds: grpc.ChannelCredentials, messages: object[]): Promise<{ err: grpc.ServiceError | null; accepted?: boolean }> {
+    const client = workerClient(creds);
+    return new Promise((resolve) => {
+      const call = client.Report((err, ack) => { client.close(); resolve({ err, accepted: ack?.accepted }); });
+      call.on("error", () => {});
+      for (const m of messages) call.write(m);
+      call.end();
+    });
+  }
+
+  it("accepts the task's own worker and settles the job", async () => {
+    const { jobId, lease } = await leasedTask();
+    const creds = credsFor({ kind: "task", region, taskId: lease.id, attempt: lease.attempt });
+    const r = await report(creds, [
+      { attach: { taskId: lease.id, attempt: lease.attempt, epoch: String(lease.epoch) } },
+      { progress: { fraction: 0.5 } },
+      { audit: { kind: "ffmpeg.argv", dataJson: JSON.stringify(["ffmpeg", "-i", "x"]) } },
+      { result: { outcome: "SUCCEEDED", resultJson: "{}" } },
+    ]);
+    expect(r.err).toBeNull();
+    expect(r.accepted).toBe(true);
+    expect((await listJobTasks(db, jobId))[0]!.state).toBe("succeeded");
+    expect(settled).toContain(jobId);
+  });
+
+  it("refuses a coordinator's certificate reporting on a task", async () => {
+    const { lease, coordinatorId } = await leasedTask();
+    const r = await report(credsFor({ kind: "coordinator", region, id: coordinatorId }), [
+      { attach: { taskId: lease.id, attempt: lease.attempt, epoch: String(lease.epoch) } },
+      { result: { outcome: "SUCCEEDED", resultJson: "{}" } },
+    ]);
+    expect(r.err?.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect((await currentState(lease.id))).toBe("leased");
+  });
+
+  it("refuses a worker reporting on another task than its certificate names", async () => {
+    const a = await leasedTask();
+    const b = await leasedTask();
+    const r = await report(credsFor({ kind: "task", region, taskId: a.lease.id, attempt: a.lease.attempt }), [
+      { attach: { taskId: b.lease.id, attempt: b.lease.attempt, epoch: String(b.lease.epoch) } },
+      { result: { outcome: "SUCCEEDED", resultJson: "{}" } },
+    ]);
+    expect(r.err?.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await currentState(b.lease.id)).toBe("leased");
+  });
+
+  it("refuses a report carrying a stale lease epoch", async () => {
+    const { lease } = await leasedTask();
+    const r = await report(credsFor({ kind: "task", region, taskId: lease.id, attempt: lease.attempt }), [
+      { attach: { taskId: lease.id, attempt: lease.attempt, epoch: String(lease.epoch - 1) } },
+      { result: { outcome: "SUCCEEDED", resultJson: "{}" } },
+    ]);
+    expect(r.err?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(r.err?.details).toMatch(/stale lease epoch/);
+    expect(await currentState(lease.id)).toBe("leased");
+  });
+
+  it("signs a task certificate only for the coordinator holding the lease", async () => {
+    const { lease, coordinatorId } = await leasedTask();
+    const other = await joinWith(await newToken());
+    const ask = async (id: string) => {
+      const client = coordinatorClient(credsFor({ kind: "coordinator", region, id }));
+      const stream = client.Connect();
+      const { csrPem } = generateKeyAndCsr({ commonName: "w" });
+      const cert = await new Promise<ManagerMessage__Output["certificate"]>((resolve) => {
+        stream.on("data", (m: ManagerMessage__Output) => {
+          if (m.welcome) stream.write({ certificateRequest: { task: { taskId: lease.id, attempt: lease.attempt, epoch: String(lease.epoch) }, csrPem } });
+          if (m.certificate) resolve(m.certificate);
+        });
+        stream.on("error", () => {});
+        stream.write({ hello: { hostname: "h", capacity: { cpuMillis: 1000, memoryMb: "1000", gpus: 0, engines: [] }, running: [] } });
+      });
+      stream.cancel();
+      client.close();
+      return cert;
+    };
+    const good = await ask(coordinatorId);
+    expect(good?.error).toBe("");
+    expect(good?.certPem).toContain("BEGIN CERTIFICATE");
+    const bad = await ask(other.coordinatorId);
+    expect(bad?.error).toMatch(/no current lease/);
+  });
+});
+
+async function currentState(taskId: string): Promise<string> {
+  const r = await db.query<{ state: string }>("SELECT state FROM tasks WHERE id = $1", [taskId]);
+  return r.rows[0]!.state;
+}

@@ -1,0 +1,27 @@
+// What a coordinator hands the worker process it starts, on the worker's stdin
+// (never on disk): the assignment, and the task-scoped key and certificate
+// that were made for this attempt on this host.
+import type { Json } from "../engine/types.js";
+
+export interface WorkerLaunch {
+  managerAddress: string;
+  /** name the manager's certificate is checked against, when it differs from the address */
+  serverName?: string;
+  tls: { keyPem: string; certChainPem: string; trustPem: string };
+  task: {
+    taskId: string;
+    attempt: number;
+    epoch: string;
+    jobId: string;
+    taskKey: string;
+    kind: string;
+    spec: Json;
+    deps: Json;
+    engine: { name: string; version: string };
+  };
+  stores: Json;
+  workDir: string;
+  ffmpegPath: string;
+  ffprobePath: string;
+  runner: "process";
+}

@@ -1,0 +1,34 @@
+// Entry point of a worker process: the coordinator writes a WorkerLaunch as
+// JSON to stdin and keeps the pipe open; its closing means the coordinator
+// died, and the worker stops its task rather than run on unsupervised.
+import { ProcessRunner } from "./process-runner.js";
+import { runWorker } from "./worker.js";
+import type { WorkerLaunch } from "./launch.js";
+
+async function readLaunch(): Promise<WorkerLaunch> {
+  let buf = "";
+  for await (const chunk of process.stdin) {
+    buf += chunk;
+    const nl = buf.indexOf("\n");
+    if (nl >= 0) return JSON.parse(buf.slice(0, nl)) as WorkerLaunch;
+  }
+  throw new Error("no launch description on stdin");
+}
+
+async function main(): Promise<number> {
+  process.stdin.setEncoding("utf8");
+  const launch = await readLaunch();
+  const parentGone = new AbortController();
+  process.stdin.on("end", () => parentGone.abort());
+  process.stdin.on("close", () => parentGone.abort());
+  process.stdin.resume();
+  process.on("SIGTERM", () => parentGone.abort());
+  const r = await runWorker(launch, new ProcessRunner(), parentGone.signal);
+  process.stderr.write(`worker ${launch.task.taskKey} attempt ${launch.task.attempt}: ${r.outcome}${r.accepted ? "" : ` (not accepted: ${r.reason})`}\n`);
+  return r.accepted && (r.outcome === "SUCCEEDED" || r.outcome === "SKIPPED") ? 0 : r.accepted ? 1 : 3;
+}
+
+main().then((code) => process.exit(code), (err) => {
+  process.stderr.write(`worker failed: ${(err as Error)?.stack ?? err}\n`);
+  process.exit(2);
+});
