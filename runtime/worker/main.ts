@@ -5,14 +5,25 @@ import { ProcessRunner } from "./process-runner.js";
 import { runWorker } from "./worker.js";
 import type { WorkerLaunch } from "./launch.js";
 
-async function readLaunch(): Promise<WorkerLaunch> {
-  let buf = "";
-  for await (const chunk of process.stdin) {
-    buf += chunk;
-    const nl = buf.indexOf("\n");
-    if (nl >= 0) return JSON.parse(buf.slice(0, nl)) as WorkerLaunch;
-  }
-  throw new Error("no launch description on stdin");
+function readLaunch(): Promise<WorkerLaunch> {
+  // a plain listener, not for-await: leaving a for-await loop would destroy stdin,
+  // and stdin's closing is our signal that the coordinator died
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const onData = (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      process.stdin.off("data", onData);
+      try {
+        resolve(JSON.parse(buf.slice(0, nl)) as WorkerLaunch);
+      } catch (err) {
+        reject(new Error(`launch description is not JSON: ${(err as Error).message}`));
+      }
+    };
+    process.stdin.on("data", onData);
+    process.stdin.once("end", () => reject(new Error("no launch description on stdin")));
+  });
 }
 
 async function main(): Promise<number> {

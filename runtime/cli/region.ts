@@ -1,0 +1,133 @@
+// The embedded default: a whole region on one machine with no set-up. Embedded
+// PostgreSQL unless DATABASE_URL is given, a CA made on first run, the fs store
+// under the data directory, the manager, and a local fleet of coordinators
+// that exists only while there is work.
+import fs from "node:fs";
+import path from "node:path";
+import { startManager, type Manager } from "../manager/manager.js";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "../manager/store/embedded.js";
+import { loadOrCreateRegionPki } from "../pki/index.js";
+import { resolveBinaries } from "../engine/discover.js";
+import { CompositionSchema, validateComposition, type Composition } from "../engine/composition.js";
+import { planJob } from "../engine/plan.js";
+import { commitOutputs } from "../engine/commit.js";
+import type { CompositionLike } from "../manager/api/types.js";
+import type { StoreDefinitions } from "../storage/definitions.js";
+
+export interface RegionOptions {
+  dataDir: string;
+  region?: string;
+  databaseUrl?: string;
+  host?: string;
+  httpPort?: number;
+  grpcPort?: number;
+  joinPort?: number;
+  maxCoordinators?: number;
+  idleTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  /** capacity each local coordinator reports (tests use small slices) */
+  coordinatorCpuMillis?: number;
+  coordinatorMemoryMb?: number;
+  coordinatorEnv?: Record<string, string>;
+  /** false: no local fleet; coordinators are started by someone else */
+  fleet?: boolean;
+  log?(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Region {
+  manager: Manager;
+  database?: EmbeddedDatabase;
+  databaseUrl: string;
+  dataDir: string;
+  storeRoot: string;
+  trustFile: string;
+  stop(): Promise<void>;
+}
+
+export interface RegionInfo {
+  pid: number;
+  region: string;
+  databaseUrl: string;
+  http: string;
+  grpc: string;
+  join: string;
+  trustFile: string;
+}
+
+export const regionInfoPath = (dataDir: string) => path.join(dataDir, "region.json");
+
+export async function startRegion(opts: RegionOptions): Promise<Region> {
+  const dataDir = path.resolve(opts.dataDir);
+  const region = opts.region ?? "local";
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // fail early and clearly if the engine is missing, before starting anything
+  await resolveBinaries();
+
+  let database: EmbeddedDatabase | undefined;
+  let databaseUrl = opts.databaseUrl;
+  if (!databaseUrl) {
+    // the postgres user the embedded server runs as must reach its data directory
+    fs.chmodSync(dataDir, 0o755);
+    database = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "postgres"), database: "framefleet" });
+    databaseUrl = database.url;
+  }
+  const pki = loadOrCreateRegionPki(path.join(dataDir, "pki"), region);
+  const trustFile = path.join(dataDir, "pki", "trust.crt");
+  fs.writeFileSync(trustFile, pki.trustPem, { mode: 0o644 });
+  const storeRoot = path.join(dataDir, "store");
+  fs.mkdirSync(storeRoot, { recursive: true });
+  const stores: StoreDefinitions = { local: { kind: "fs", root: storeRoot } };
+
+  let manager: Manager;
+  try {
+    manager = await startManager({
+      databaseUrl,
+      region,
+      pki: { intermediate: pki.intermediate, trustPem: pki.trustPem, serverKeyPem: pki.manager.keyPem, serverChainPem: pki.manager.chainPem },
+      host: opts.host ?? "127.0.0.1",
+      httpPort: opts.httpPort ?? 8080,
+      grpcPort: opts.grpcPort ?? 50051,
+      joinPort: opts.joinPort ?? 50052,
+      stores,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+      heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+      engine: {
+        validateComposition: validateComposition as unknown as (input: unknown) => { ok: true; value: CompositionLike } | { ok: false; errors: { field: string; reason: string }[] },
+        planJob: (c, o) => planJob(c as unknown as Composition, o),
+        commit: (args) => commitOutputs({ ...args, composition: args.composition as unknown as Composition }),
+        compositionSchema: CompositionSchema,
+      },
+      fleet: opts.fleet === false ? undefined : {
+        stateRoot: path.join(dataDir, "coordinators"),
+        maxCoordinators: opts.maxCoordinators ?? 1,
+        idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+        cpuMillis: opts.coordinatorCpuMillis,
+        memoryMb: opts.coordinatorMemoryMb,
+        env: opts.coordinatorEnv,
+      },
+      log: opts.log,
+    });
+  } catch (err) {
+    await database?.stop();
+    throw err;
+  }
+  const info: RegionInfo = { pid: process.pid, region, databaseUrl, http: manager.urls.http, grpc: manager.urls.grpc, join: manager.urls.join, trustFile };
+  fs.writeFileSync(regionInfoPath(dataDir), JSON.stringify(info, null, 2), { mode: 0o600 });
+  return {
+    manager, database, databaseUrl, dataDir, storeRoot, trustFile,
+    async stop() {
+      await manager.stop();
+      await database?.stop();
+      fs.rmSync(regionInfoPath(dataDir), { force: true });
+    },
+  };
+}
+
+export function readRegionInfo(dataDir: string): RegionInfo | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(regionInfoPath(dataDir), "utf8")) as RegionInfo;
+  } catch {
+    return undefined;
+  }
+}
