@@ -36,7 +36,10 @@ export interface RegionOptions {
 }
 
 export interface Region {
-  manager: Manager;
+  /** the current manager (replaced by restartManager) */
+  readonly manager: Manager;
+  /** stops the manager alone (coordinators and the database stay up) and starts a new one on the same ports */
+  restartManager(opts?: { downtimeMs?: number }): Promise<Manager>;
   database?: EmbeddedDatabase;
   databaseUrl: string;
   dataDir: string;
@@ -79,35 +82,37 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
   fs.mkdirSync(storeRoot, { recursive: true });
   const stores: StoreDefinitions = { local: { kind: "fs", root: storeRoot } };
 
+  const managerConfig = (ports: { http: number; grpc: number; join: number }): Parameters<typeof startManager>[0] => ({
+    databaseUrl: databaseUrl!,
+    region,
+    pki: { intermediate: pki.intermediate, trustPem: pki.trustPem, serverKeyPem: pki.manager.keyPem, serverChainPem: pki.manager.chainPem },
+    host: opts.host ?? "127.0.0.1",
+    httpPort: ports.http,
+    grpcPort: ports.grpc,
+    joinPort: ports.join,
+    stores,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+    engine: {
+      validateComposition: validateComposition as unknown as (input: unknown) => { ok: true; value: CompositionLike } | { ok: false; errors: { field: string; reason: string }[] },
+      planJob: (c, o) => planJob(c as unknown as Composition, o),
+      commit: (args) => commitOutputs({ ...args, composition: args.composition as unknown as Composition }),
+      compositionSchema: CompositionSchema,
+    },
+    fleet: opts.fleet === false ? undefined : {
+      stateRoot: path.join(dataDir, "coordinators"),
+      maxCoordinators: opts.maxCoordinators ?? 1,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+      cpuMillis: opts.coordinatorCpuMillis,
+      memoryMb: opts.coordinatorMemoryMb,
+      env: opts.coordinatorEnv,
+    },
+    log: opts.log,
+  });
+
   let manager: Manager;
   try {
-    manager = await startManager({
-      databaseUrl,
-      region,
-      pki: { intermediate: pki.intermediate, trustPem: pki.trustPem, serverKeyPem: pki.manager.keyPem, serverChainPem: pki.manager.chainPem },
-      host: opts.host ?? "127.0.0.1",
-      httpPort: opts.httpPort ?? 8080,
-      grpcPort: opts.grpcPort ?? 50051,
-      joinPort: opts.joinPort ?? 50052,
-      stores,
-      heartbeatIntervalMs: opts.heartbeatIntervalMs,
-      heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
-      engine: {
-        validateComposition: validateComposition as unknown as (input: unknown) => { ok: true; value: CompositionLike } | { ok: false; errors: { field: string; reason: string }[] },
-        planJob: (c, o) => planJob(c as unknown as Composition, o),
-        commit: (args) => commitOutputs({ ...args, composition: args.composition as unknown as Composition }),
-        compositionSchema: CompositionSchema,
-      },
-      fleet: opts.fleet === false ? undefined : {
-        stateRoot: path.join(dataDir, "coordinators"),
-        maxCoordinators: opts.maxCoordinators ?? 1,
-        idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
-        cpuMillis: opts.coordinatorCpuMillis,
-        memoryMb: opts.coordinatorMemoryMb,
-        env: opts.coordinatorEnv,
-      },
-      log: opts.log,
-    });
+    manager = await startManager(managerConfig({ http: opts.httpPort ?? 8080, grpc: opts.grpcPort ?? 50051, join: opts.joinPort ?? 50052 }));
   } catch (err) {
     await database?.stop();
     throw err;
@@ -115,7 +120,17 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
   const info: RegionInfo = { pid: process.pid, region, databaseUrl, http: manager.urls.http, grpc: manager.urls.grpc, join: manager.urls.join, trustFile };
   fs.writeFileSync(regionInfoPath(dataDir), JSON.stringify(info, null, 2), { mode: 0o600 });
   return {
-    manager, database, databaseUrl, dataDir, storeRoot, trustFile,
+    get manager() {
+      return manager;
+    },
+    async restartManager(o: { downtimeMs?: number } = {}) {
+      const ports = { http: Number(new URL(manager.urls.http).port), grpc: Number(manager.urls.grpc.split(":").pop()), join: Number(manager.urls.join.split(":").pop()) };
+      await manager.stop();
+      if (o.downtimeMs) await new Promise((r) => setTimeout(r, o.downtimeMs));
+      manager = await startManager(managerConfig(ports));
+      return manager;
+    },
+    database, databaseUrl, dataDir, storeRoot, trustFile,
     async stop() {
       await manager.stop();
       await database?.stop();

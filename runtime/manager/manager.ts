@@ -9,7 +9,7 @@ import { RpcServer, defaultReplicaId, type RpcPki } from "./rpc/server.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { Finalizer, type CommitFn } from "./finalize.js";
 import { LocalFleet, type LocalFleetOptions } from "./fleet/local.js";
-import { checkConnection, createDb, Listener, migrate, queueDepth as queueDepthQuery, type Db, type LeasedTask } from "./store/index.js";
+import { checkConnection, createDb, Listener, migrate, notifyAssigned, queueDepth as queueDepthQuery, type Db, type LeasedTask } from "./store/index.js";
 import * as metrics from "./metrics.js";
 import { storeResolver, type StoreDefinitions } from "../storage/definitions.js";
 
@@ -82,7 +82,7 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
     const elsewhere = await rpc.deliver(leased);
     if (elsewhere.length > 0) {
       const coordinators = [...new Set(elsewhere.map((l) => l.coordinatorId))];
-      await db.query("SELECT pg_notify('ff_assign', $1)", [JSON.stringify({ from: replicaId, coordinators })]);
+      await notifyAssigned(db, replicaId, coordinators);
     }
   };
 

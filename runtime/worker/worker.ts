@@ -3,9 +3,7 @@
 // and audit evidence, and reports the result. It stops at once if the manager
 // refuses it (stale lease) or if its coordinator goes away.
 import fs from "node:fs/promises";
-import * as grpc from "@grpc/grpc-js";
-import { loadProto } from "../proto/index.js";
-import type { ReportAck__Output, WorkerClient, WorkerMessage } from "../proto/index.js";
+import { ReportChannel } from "./report-channel.js";
 import { PermanentTaskError, type AuditEntry, type DependencyResults, type TaskContext } from "../engine/types.js";
 import { storeResolver, type StoreDefinitions } from "../storage/definitions.js";
 import type { WorkerLaunch } from "./launch.js";
@@ -18,28 +16,16 @@ export interface WorkerResult {
 }
 
 export async function runWorker(launch: WorkerLaunch, runner: Runner, parentGone: AbortSignal): Promise<WorkerResult> {
-  const proto = loadProto().framefleet.v1;
-  const creds = grpc.credentials.createSsl(
-    Buffer.from(launch.tls.trustPem), Buffer.from(launch.tls.keyPem), Buffer.from(launch.tls.certChainPem),
-  );
-  const options: grpc.ClientOptions = launch.serverName ? { "grpc.ssl_target_name_override": launch.serverName } : {};
-  const client = new proto.Worker(launch.managerAddress, creds, options) as unknown as WorkerClient;
   const abort = new AbortController();
   parentGone.addEventListener("abort", () => abort.abort(new Error("coordinator went away")), { once: true });
-
-  let ackResolve!: (v: { err: grpc.ServiceError | null; ack?: ReportAck__Output }) => void;
-  const acked = new Promise<{ err: grpc.ServiceError | null; ack?: ReportAck__Output }>((r) => (ackResolve = r));
-  const stream = client.Report((err, ack) => {
-    // the manager ended the call before we finished: a refused or stale attempt
-    if (err) abort.abort(new Error(err.details || err.message));
-    ackResolve({ err, ack });
-  });
-  stream.on("error", () => {});
-  const send = (m: WorkerMessage) => {
-    if (!abort.signal.aborted) stream.write(m);
-  };
   const t = launch.task;
-  send({ attach: { taskId: t.taskId, attempt: t.attempt, epoch: t.epoch } });
+  const channel = new ReportChannel({
+    address: launch.managerAddress,
+    serverName: launch.serverName,
+    tls: launch.tls,
+    attach: { taskId: t.taskId, attempt: t.attempt, epoch: t.epoch },
+    onRefused: (reason) => abort.abort(new Error(`manager refused this attempt: ${reason}`)),
+  });
 
   let lastProgressAt = 0;
   const ctx: TaskContext = {
@@ -58,10 +44,10 @@ export async function runWorker(launch: WorkerLaunch, runner: Runner, parentGone
       const now = Date.now();
       if (now - lastProgressAt < 250 && fraction < 1) return;
       lastProgressAt = now;
-      send({ progress: { fraction: Math.max(0, Math.min(1, fraction)), detail: detail ?? "" } });
+      channel.progress(Math.max(0, Math.min(1, fraction)), detail ?? "");
     },
     audit(entry: AuditEntry) {
-      send({ audit: { kind: entry.kind, dataJson: JSON.stringify(entry.data) } });
+      channel.audit(entry.kind, JSON.stringify(entry.data));
     },
   };
 
@@ -80,14 +66,10 @@ export async function runWorker(launch: WorkerLaunch, runner: Runner, parentGone
   } finally {
     await fs.rm(launch.workDir, { recursive: true, force: true }).catch(() => {});
   }
-  if (!abort.signal.aborted) {
-    stream.write({ result: { outcome, resultJson, error } });
+  if (abort.signal.aborted) {
+    channel.close();
+    return { outcome: "CANCELLED", accepted: false, reason: String((abort.signal.reason as Error)?.message ?? "aborted") };
   }
-  stream.end();
-  const { err, ack } = await Promise.race([
-    acked,
-    new Promise<{ err: grpc.ServiceError | null; ack?: ReportAck__Output }>((r) => setTimeout(() => r({ err: null, ack: { accepted: false, reason: "no acknowledgement from the manager" } }), 30_000)),
-  ]);
-  client.close();
-  return { outcome, accepted: !err && !!ack?.accepted, reason: err ? err.details || err.message : ack?.reason ?? "" };
+  const ack = await channel.complete({ outcome, resultJson, error });
+  return { outcome, accepted: ack.accepted, reason: ack.reason };
 }

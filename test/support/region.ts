@@ -20,12 +20,12 @@ export async function startTestRegion(opts: Partial<RegionOptions> = {}): Promis
   const region = await startRegion({
     dataDir, databaseUrl: url, httpPort: 0, grpcPort: 0, joinPort: 0,
     heartbeatIntervalMs: 500, heartbeatTimeoutMs: 4000, idleTimeoutMs: 3000, maxCoordinators: 1,
+    log: process.env.FRAMEFLEET_TEST_LOG ? (msg, fields) => process.stderr.write(`[manager] ${msg} ${JSON.stringify(fields ?? {})}\n`) : undefined,
     ...opts,
   });
-  return {
-    ...region,
-    key: async (tenant, role = "submitter") => (await createApiKey(region.manager.db, { tenant, role })).key,
-    api: async (pathname, init = {}) => {
+  return Object.assign(region, {
+    key: async (tenant: string, role: Role = "submitter") => (await createApiKey(region.manager.db, { tenant, role })).key,
+    api: async (pathname: string, init: RequestInit & { key?: string; json?: unknown } = {}) => {
       const headers = new Headers(init.headers);
       if (init.key) headers.set("authorization", `Bearer ${init.key}`);
       let body = init.body;
@@ -44,7 +44,7 @@ export async function startTestRegion(opts: Partial<RegionOptions> = {}): Promis
       await drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
-  };
+  }) as TestRegion;
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {

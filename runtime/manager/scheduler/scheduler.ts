@@ -2,7 +2,7 @@
 // only the holder of the PostgreSQL advisory lock places work; the others keep
 // trying, so a replica's death hands scheduling to another within a second.
 import {
-  AdvisoryLeadership, expireCoordinators, jobsAwaitingFinalisation, leaseTasks, listCoordinatorsWithLoad, readyTasks,
+  AdvisoryLeadership, expireCoordinators, goneCoordinatorsWithWork, jobsAwaitingFinalisation, leaseTasks, listCoordinatorsWithLoad, readyTasks,
   requeueCoordinatorTasks, type Db, type FinishOutcome, type LeasedTask,
 } from "../store/index.js";
 import { placeTasks, type HostFree, type TaskNeeds } from "./placement.js";
@@ -139,9 +139,10 @@ export class Scheduler {
 
   /** Retires hosts whose heartbeat lapsed (requeuing their attempts) and finalises settled jobs. */
   async sweep(): Promise<void> {
-    const gone = await expireCoordinators(this.opts.db, this.opts.heartbeatTimeoutMs);
+    const expired = await expireCoordinators(this.opts.db, this.opts.heartbeatTimeoutMs);
+    const gone = new Set([...expired, ...(await goneCoordinatorsWithWork(this.opts.db))]);
     for (const id of gone) {
-      this.opts.log?.("coordinator heartbeat lapsed; requeuing its tasks", { coordinator: id });
+      this.opts.log?.("coordinator lost (heartbeat lapsed or retired); requeuing its tasks", { coordinator: id });
       const outcomes = await requeueCoordinatorTasks(this.opts.db, id, `coordinator ${id} stopped heartbeating`);
       this.opts.onRequeued?.(outcomes);
       for (const o of outcomes) if (o.jobSettled && o.jobId) await this.opts.finalizeJob(o.jobId);

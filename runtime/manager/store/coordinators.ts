@@ -92,6 +92,15 @@ export async function expireCoordinators(db: Queryable, timeoutMs: number): Prom
   return r.rows.map((x) => x.id);
 }
 
+/** Retired coordinators still holding attempts (retired by the fleet, or expired mid-requeue): their work must move. */
+export async function goneCoordinatorsWithWork(db: Queryable): Promise<string[]> {
+  const r = await db.query<{ id: string }>(
+    `SELECT DISTINCT t.coordinator_id AS id FROM tasks t JOIN coordinators c ON c.id = t.coordinator_id
+     WHERE t.state IN ('leased', 'running') AND c.state = 'gone'`,
+  );
+  return r.rows.map((x) => x.id);
+}
+
 export async function getCoordinator(db: Queryable, id: string): Promise<CoordinatorRow | undefined> {
   const r = await db.query<CoordinatorRow>(`SELECT ${COLUMNS} FROM coordinators WHERE id = $1`, [id]);
   return r.rows[0];

@@ -7,7 +7,7 @@ import pg from "pg";
 import { runner } from "node-pg-migrate";
 
 export type Db = pg.Pool;
-export type Queryable = pg.Pool | pg.PoolClient;
+export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 
 // bigint columns (epochs, audit ids) would otherwise arrive as strings
 pg.types.setTypeParser(20, (v) => Number(v));

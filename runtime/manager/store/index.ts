@@ -6,3 +6,5 @@ export * from "./coordinators.js";
 export * from "./credentials.js";
 export * from "./audit.js";
 export * from "./leadership.js";
+export * from "./api-queries.js";
+export * from "./notify.js";

@@ -9,6 +9,8 @@ export type JobState = "queued" | "running" | "succeeded" | "partial" | "failed"
 export const TERMINAL_JOB_STATES: readonly JobState[] = ["succeeded", "partial", "failed", "cancelled"];
 
 export interface NewJob {
+  /** the id planJob was given; a fresh UUID when absent */
+  id?: string;
   tenant: string;
   priority: number;
   composition: Json;
@@ -89,7 +91,7 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
         return { job: row, created: false };
       }
     }
-    const id = randomUUID();
+    const id = job.id ?? randomUUID();
     const inserted = await tx.query<JobRow>(
       `INSERT INTO jobs (id, tenant, state, priority, composition, engine_name, engine_version, idempotency_key, request_hash, labels)
        VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9) RETURNING ${JOB_COLUMNS}`,

@@ -1,0 +1,34 @@
+// A small REST client for the CLI; errors surface the server's problem details.
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: { title?: string; detail?: string; errors?: { field: string; reason: string }[] } | undefined,
+  ) {
+    const fields = problem?.errors?.map((e) => `  ${e.field}: ${e.reason}`).join("\n");
+    super(`${status} ${problem?.title ?? "error"}${problem?.detail ? `: ${problem.detail}` : ""}${fields ? `\n${fields}` : ""}`);
+  }
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly key: string,
+  ) {}
+
+  async request<T>(method: string, pathname: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(pathname, this.baseUrl), {
+        method,
+        headers: { authorization: `Bearer ${this.key}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+    } catch (err) {
+      throw new Error(`cannot reach the manager at ${this.baseUrl}: ${(err as Error).message}. Is \`framefleet start\` running?`);
+    }
+    const text = await res.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!res.ok) throw new ApiError(res.status, parsed as ApiError["problem"]);
+    return parsed as T;
+  }
+}
