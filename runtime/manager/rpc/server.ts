@@ -17,6 +17,7 @@ import {
   certificateInfo, formatIdentity, hashSecretToken, parseSecretToken, signCsr, type CertificateAuthority, type Identity,
 } from "../../pki/index.js";
 import { callerIdentity, RpcAuthError } from "./identity.js";
+import { FinishBatcher } from "./finish-batcher.js";
 import { randomBytes } from "node:crypto";
 
 export interface RpcPki {
@@ -55,8 +56,10 @@ export class RpcServer {
   private readonly server = new grpc.Server({ "grpc.keepalive_time_ms": 20_000, "grpc.keepalive_timeout_ms": 10_000, "grpc.keepalive_permit_without_calls": 1 });
   private readonly sessions = new Map<string, Session>();
   ports: { mtls: number; join: number } = { mtls: 0, join: 0 };
+  private readonly finisher: FinishBatcher;
 
   constructor(private readonly deps: RpcDeps) {
+    this.finisher = new FinishBatcher(deps.db);
     const proto = loadProto().framefleet.v1;
     this.server.addService(proto.Coordinator.service, this.coordinatorHandlers());
     this.server.addService(proto.Worker.service, this.workerHandlers());
@@ -330,7 +333,7 @@ export class RpcServer {
               await appendAudit(this.deps.db, { tenant: attached.tenant, jobId: attached.jobId, taskId: attached.taskId, attempt: attached.attempt, kind: msg.audit.kind, data: parseJson(msg.audit.dataJson) });
             } else if (msg.result) {
               const outcome = outcomeOf(msg.result.outcome);
-              const r = await finishAttempt(this.deps.db, { ...attached, outcome, result: parseJson(msg.result.resultJson), error: msg.result.error || undefined });
+              const r = await this.finisher.finish({ ...attached, outcome, result: parseJson(msg.result.resultJson), error: msg.result.error || undefined });
               if (r.status === "stale") throw new RpcAuthError(grpc.status.FAILED_PRECONDITION, "stale lease epoch: this attempt is no longer current");
               await this.applyFinish(r);
               done = true;

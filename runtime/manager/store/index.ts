@@ -8,3 +8,5 @@ export * from "./audit.js";
 export * from "./leadership.js";
 export * from "./api-queries.js";
 export * from "./notify.js";
+export * from "./events.js";
+export * from "./webhooks.js";

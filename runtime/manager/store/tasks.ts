@@ -1,8 +1,6 @@
-import type pg from "pg";
 import type { Json } from "../../engine/types.js";
 import type { Db, Queryable } from "./db.js";
-import { withTx } from "./db.js";
-import { appendAuditBatch, appendEvent, type AuditInput } from "./audit.js";
+import type { AuditInput } from "./audit.js";
 
 export interface ReadyTask {
   id: string;
@@ -167,119 +165,41 @@ export interface FinishOutcome {
   cancelled?: { taskId: string; attempt: number; epoch: number; coordinatorId: string }[];
 }
 
-/** Retries back off exponentially, 2 s, 4 s, 8 s … capped at 60 s. */
-export function retryDelayMs(failures: number): number {
-  return Math.min(60_000, 1000 * 2 ** failures);
-}
-
-/** Lost attempts (host gone, worker killed by its host) are not the task's fault, but they are capped too. */
-const LOST_ATTEMPT_ALLOWANCE = 5;
-
 /**
  * Applies a worker's result (or the loss of an attempt) under the lease epoch:
  * a report carrying any other epoch is refused as stale and changes nothing.
+ * The logic is the `ff_finish_attempt` function (see its migration): one round
+ * trip per result.
  */
-export async function finishAttempt(db: Db, f: FinishInput): Promise<FinishOutcome> {
-  return withTx(db, (tx) => finishAttemptTx(tx, f));
+export async function finishAttempt(db: Queryable, f: FinishInput): Promise<FinishOutcome> {
+  const r = await db.query<{ r: FinishOutcome }>(
+    "SELECT ff_finish_attempt($1, $2, $3, $4, $5, $6) AS r",
+    [f.taskId, f.epoch, f.outcome, JSON.stringify(f.result ?? null), f.error ?? null, JSON.stringify(f.audit ?? [])],
+  );
+  return r.rows[0]!.r;
 }
 
-export async function finishAttemptTx(tx: pg.PoolClient, f: FinishInput): Promise<FinishOutcome> {
-  const locked = await tx.query<{ jobId: string; tenant: string; key: string; attempt: number; failures: number; maxAttempts: number; optional: boolean; startedAt: Date | null }>(
-    `SELECT job_id AS "jobId", tenant, key, attempt, failures, max_attempts AS "maxAttempts", optional, started_at AS "startedAt"
-     FROM tasks WHERE id = $1 AND epoch = $2 AND state IN ('leased', 'running') FOR UPDATE`,
-    [f.taskId, f.epoch],
-  );
-  const t = locked.rows[0];
-  if (!t) return { status: "stale" };
-  const base = { tenant: t.tenant, jobId: t.jobId, taskId: f.taskId, attempt: t.attempt };
-  const audit: AuditInput[] = (f.audit ?? []).map((a) => ({ ...base, kind: a.kind, data: a.data }));
-  let taskState: string;
-  let becameFinal = false;
-  let cancelled: FinishOutcome["cancelled"] = [];
-
-  if (f.outcome === "succeeded" || f.outcome === "skipped") {
-    taskState = f.outcome;
-    becameFinal = true;
-    await tx.query(
-      `UPDATE tasks SET state = $3, result = $4, error = NULL, progress = 1, finished_at = now() WHERE id = $1 AND epoch = $2`,
-      [f.taskId, f.epoch, f.outcome, JSON.stringify(f.result ?? null)],
+/**
+ * Applies many results in one statement and one commit, in the order given.
+ * If the batch fails as a whole (a deadlock with another batch), each result
+ * is applied on its own instead, so one bad neighbour costs nobody a result.
+ */
+export async function finishAttempts(db: Queryable, fs: FinishInput[]): Promise<FinishOutcome[]> {
+  if (fs.length === 0) return [];
+  if (fs.length === 1) return [await finishAttempt(db, fs[0]!)];
+  try {
+    const r = await db.query<{ r: FinishOutcome }>(
+      `SELECT ff_finish_attempt(x.task_id, x.epoch, x.outcome, x.result, x.error, x.audit) AS r
+       FROM jsonb_to_recordset($1::jsonb) WITH ORDINALITY AS x(task_id uuid, epoch bigint, outcome text, result jsonb, error text, audit jsonb, ord bigint)
+       ORDER BY x.ord`,
+      [JSON.stringify(fs.map((f) => ({ task_id: f.taskId, epoch: f.epoch, outcome: f.outcome, result: f.result ?? null, error: f.error ?? null, audit: f.audit ?? [] })))],
     );
-  } else {
-    const failures = f.outcome === "lost" ? t.failures : t.failures + 1;
-    const exhausted = f.outcome === "failed-permanent"
-      || failures >= t.maxAttempts
-      || t.attempt >= t.maxAttempts + LOST_ATTEMPT_ALLOWANCE;
-    if (exhausted) {
-      taskState = "failed";
-      becameFinal = true;
-      await tx.query(
-        `UPDATE tasks SET state = 'failed', failures = $3, error = $4, result = $5, finished_at = now() WHERE id = $1 AND epoch = $2`,
-        [f.taskId, f.epoch, failures, f.error ?? "failed", JSON.stringify(f.result ?? null)],
-      );
-    } else {
-      taskState = "ready";
-      const delay = f.outcome === "lost" ? 0 : retryDelayMs(failures);
-      await tx.query(
-        `UPDATE tasks SET state = 'ready', failures = $3, error = $4, coordinator_id = NULL, ready_at = now(),
-           not_before = now() + make_interval(secs => $5::double precision / 1000), progress = 0
-         WHERE id = $1 AND epoch = $2`,
-        [f.taskId, f.epoch, failures, f.error ?? "failed", delay],
-      );
-      audit.push({ ...base, kind: "task.retry", data: { reason: f.error ?? null, outcome: f.outcome, failures, retryInMs: delay } });
-    }
+    return r.rows.map((x) => x.r);
+  } catch {
+    const out: FinishOutcome[] = [];
+    for (const f of fs) out.push(await finishAttempt(db, f));
+    return out;
   }
-  await tx.query(
-    `UPDATE attempts SET state = $3, finished_at = now(), error = $4 WHERE task_id = $1 AND epoch = $2`,
-    [f.taskId, f.epoch, f.outcome === "failed-permanent" ? "failed" : f.outcome, f.error ?? null],
-  );
-  audit.push({ ...base, kind: "task.attempt", data: { key: t.key, outcome: f.outcome, error: f.error ?? null, startedAt: t.startedAt, finishedAt: new Date().toISOString() } });
-
-  if (becameFinal) {
-    const failedHard = taskState === "failed" && !t.optional;
-    if (failedHard) {
-      cancelled = await failRestOfJob(tx, t.jobId, `task ${t.key} failed: ${f.error ?? "failed"}`);
-    } else {
-      // dependents see a finished dependency; an optional one that failed is handed on as failed
-      const woke = await tx.query(
-        `UPDATE tasks SET pending_deps = pending_deps - 1,
-           state = CASE WHEN pending_deps - 1 = 0 THEN 'ready' ELSE state END,
-           ready_at = CASE WHEN pending_deps - 1 = 0 THEN now() ELSE ready_at END
-         WHERE id IN (SELECT to_task FROM task_edges WHERE from_task = $1) AND state = 'blocked'
-         RETURNING state`,
-        [f.taskId],
-      );
-      if (woke.rows.some((r: { state: string }) => r.state === "ready")) await tx.query("NOTIFY ff_ready");
-    }
-  } else {
-    await tx.query("NOTIFY ff_ready");
-  }
-  await appendAuditBatch(tx, audit);
-  await appendEvent(tx, { tenant: t.tenant, jobId: t.jobId, type: `task.${taskState === "ready" ? "retrying" : taskState}`, payload: { task: t.key, attempt: t.attempt, error: f.error ?? null } });
-  const open = await tx.query(
-    "SELECT 1 FROM tasks WHERE job_id = $1 AND state IN ('blocked', 'ready', 'leased', 'running') LIMIT 1",
-    [t.jobId],
-  );
-  return { status: "ok", jobId: t.jobId, tenant: t.tenant, taskState, jobSettled: open.rowCount === 0, cancelled };
-}
-
-async function failRestOfJob(tx: pg.PoolClient, jobId: string, reason: string): Promise<NonNullable<FinishOutcome["cancelled"]>> {
-  const running = await tx.query<{ taskId: string; attempt: number; epoch: number; coordinatorId: string }>(
-    `UPDATE tasks SET state = 'cancelled', finished_at = now(), error = $2
-     WHERE job_id = $1 AND state IN ('leased', 'running')
-     RETURNING id AS "taskId", attempt, epoch, coordinator_id AS "coordinatorId"`,
-    [jobId, reason],
-  );
-  await tx.query(
-    `UPDATE attempts a SET state = 'cancelled', finished_at = now(), error = $2
-     FROM tasks t WHERE t.job_id = $1 AND a.task_id = t.id AND a.state IN ('leased', 'running')`,
-    [jobId, reason],
-  );
-  await tx.query(
-    "UPDATE tasks SET state = 'cancelled', finished_at = now(), error = $2 WHERE job_id = $1 AND state IN ('blocked', 'ready')",
-    [jobId, reason],
-  );
-  if (running.rows.length > 0) await tx.query("SELECT pg_notify('ff_cancel', $1)", [JSON.stringify(running.rows)]);
-  return running.rows;
 }
 
 /** Requeues every attempt held by a coordinator (it is gone, or it told us it lost them). */

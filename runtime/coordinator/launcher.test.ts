@@ -1,0 +1,44 @@
+// Real processes: the launcher's memory limit and stop, on a stand-in worker.
+import { describe, expect, it } from "vitest";
+import { WorkerLauncher, type WorkerExit } from "./launcher.js";
+import type { WorkerLaunch } from "../worker/launch.js";
+
+const launch = (epoch: string): WorkerLaunch => ({
+  managerAddress: "127.0.0.1:1", tls: { keyPem: "", certChainPem: "", trustPem: "" },
+  task: { taskId: "t", attempt: 1, epoch, jobId: "j", taskKey: "k", kind: "noop", spec: null, deps: null, engine: { name: "ffmpeg", version: "5.1" } },
+  stores: {}, workDir: "/tmp/x", ffmpegPath: "ffmpeg", ffprobePath: "ffprobe", runner: "process",
+});
+
+function launcherRunning(script: string) {
+  const exits: WorkerExit[] = [];
+  let resolveExit!: (e: WorkerExit) => void;
+  const exited = new Promise<WorkerExit>((r) => (resolveExit = r));
+  const l = new WorkerLauncher({
+    command: process.execPath, args: ["-e", script], memoryPollMs: 100,
+    onExit: (e) => { exits.push(e); resolveExit(e); },
+  });
+  return { l, exited };
+}
+
+describe("worker launcher", () => {
+  it("kills a worker whose process tree passes its memory limit, with a clear reason", async () => {
+    // allocates ~400 MiB and touches it, then idles
+    const { l, exited } = launcherRunning("const b = []; for (let i = 0; i < 40; i++) { const x = Buffer.alloc(10 * 1024 * 1024, 1); b.push(x); } setInterval(() => {}, 1000);");
+    l.launch(launch("1"), 150);
+    const e = await exited;
+    expect(e.signal).toBe("SIGKILL");
+    expect(e.reason).toMatch(/memory limit exceeded: \d+ MiB used, limit 150 MiB/);
+    expect(l.runningAttempts()).toEqual([]);
+  });
+
+  it("leaves a worker under its limit alone and stops it on request", async () => {
+    const { l, exited } = launcherRunning("process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);");
+    l.launch(launch("2"), 2048);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(l.runningAttempts().map((a) => a.epoch)).toEqual(["2"]);
+    expect(l.stop("2", "cancelled: user asked")).toBe(true);
+    const e = await exited;
+    expect(e.exitCode).toBe(0);
+    expect(e.reason).toBe("cancelled: user asked");
+  });
+});
