@@ -8,6 +8,7 @@ import { startRegion, readRegionInfo } from "./region.js";
 import { createApiKey, ROLES } from "./apikeys.js";
 import { ApiClient } from "./client.js";
 import { watchJob, TERMINAL } from "./watch.js";
+import { runDemo } from "./demo.js";
 import type { Role } from "../manager/store/index.js";
 import { DatabaseUnavailableError, redactUrl } from "../manager/store/index.js";
 
@@ -142,6 +143,23 @@ withClient(program.command("watch <id>").description("watch a job until it ends"
   process.stdout.write(`${done.state}\n`);
   if (!TERMINAL.has(done.state) || done.state !== "succeeded") process.exitCode = 1;
 });
+
+program
+  .command("demo")
+  .description("start an embedded region, encode a test source to an HLS + DASH ladder, print where the output is")
+  .addOption(new Option("--data-dir <dir>", "state directory for the demo region").default(path.join(process.env.FRAMEFLEET_DATA_DIR ?? ".framefleet", "demo")))
+  .option("--input <file>", "encode this file instead of a generated test source")
+  .option("--seconds <n>", "length of the generated test source", (v) => Number(v), 20)
+  .option("--composition <file>", "composition to run (default: examples/compositions/hls-dash-ladder.json)")
+  .option("--json", "print one final JSON object")
+  .option("--verbose", "log the region's activity")
+  .action(async (o) => {
+    if (!Number.isFinite(o.seconds) || o.seconds < 1 || o.seconds > 3600) throw new Error("--seconds must be between 1 and 3600");
+    const r = await runDemo({ dataDir: o.dataDir, input: o.input, seconds: o.seconds, composition: o.composition, json: !!o.json, log: o.verbose ? log : undefined });
+    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+    else if (r.outputs.masterPlaylist) process.stdout.write(r.outputs.masterPlaylist + "\n");
+    if (r.state !== "succeeded") process.exitCode = 1;
+  });
 
 program
   .command("coordinator")

@@ -32,6 +32,8 @@ export interface RegionOptions {
   coordinatorEnv?: Record<string, string>;
   /** false: no local fleet; coordinators are started by someone else */
   fleet?: boolean;
+  /** webhook delivery settings (tests allow loopback receivers with allowPrivateAddresses) */
+  webhooks?: import("../manager/webhooks/worker.js").WebhookSettings;
   log?(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -107,6 +109,7 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
       memoryMb: opts.coordinatorMemoryMb,
       env: opts.coordinatorEnv,
     },
+    webhooks: opts.webhooks,
     log: opts.log,
   });
 

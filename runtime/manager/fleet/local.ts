@@ -62,7 +62,8 @@ export class LocalFleet {
   async onPass(stats: PassStats): Promise<void> {
     if (this.stopped) return;
     for (const m of this.members.values()) this.learnId(m);
-    const fitsNew = stats.unplaced.some((t) => t.cpuMillis <= this.cpuMillis() && t.memoryMb <= this.memoryMb() && t.gpus === 0);
+    // CPU may be oversubscribed by a big task (placement gives it a whole host); memory and GPUs may not
+    const fitsNew = stats.unplaced.some((t) => t.memoryMb <= this.memoryMb() && t.gpus === 0);
     const booting = [...this.members.values()].some((m) => !m.stopping && (!m.coordinatorId || !stats.hosts.some((h) => h.id === m.coordinatorId)) && Date.now() - m.startedAt < 30_000);
     if (fitsNew && !booting && this.members.size < this.opts.maxCoordinators) await this.add();
     const now = Date.now();

@@ -38,4 +38,14 @@ describe("placement", () => {
     expect(r.placements).toEqual([{ taskId: "probe", coordinatorId: "probe-only" }, { taskId: "pinned", coordinatorId: "old" }]);
     expect(r.unplaced.map((t) => t.id)).toEqual(["enc"]);
   });
+
+  it("lets a task bigger than any host take a whole idle host, never a busy one", () => {
+    const small = { ...host("two-cores", 2000, 8000), totalCpuMillis: 2000 };
+    const r1 = placeTasks([task("4k-encode", 8000, 1000)], [small]);
+    expect(r1.placements).toEqual([{ taskId: "4k-encode", coordinatorId: "two-cores" }]);
+    const busy = { ...host("two-cores", 1000, 8000), totalCpuMillis: 2000 };
+    expect(placeTasks([task("4k-encode", 8000, 1000)], [busy]).placements).toEqual([]);
+    // memory is never oversubscribed
+    expect(placeTasks([task("fat", 1000, 9000)], [small]).placements).toEqual([]);
+  });
 });

@@ -17,6 +17,8 @@ export interface HostFree {
   /** pools served; empty means every pool */
   pools: string[];
   freeCpuMillis: number;
+  /** the host's whole CPU; a task asking for more than any host has takes a whole idle host */
+  totalCpuMillis?: number;
   freeMemoryMb: number;
   freeGpus: number;
   engines: { name: string; version: string }[];
@@ -41,7 +43,7 @@ export function placeTasks(tasks: TaskNeeds[], hosts: HostFree[]): { placements:
     let best: (typeof free)[number] | undefined;
     const engineKey = `${t.engineName}\u0000${t.engineVersion}`;
     for (const h of free) {
-      if (h.freeCpuMillis < t.cpuMillis || h.freeMemoryMb < t.memoryMb || h.freeGpus < t.gpus) continue;
+      if (h.freeCpuMillis < cpuNeed(t, h) || h.freeMemoryMb < t.memoryMb || h.freeGpus < t.gpus) continue;
       if (h.pools.size > 0 && !h.pools.has(t.pool)) continue;
       let ok = h.engineCache.get(engineKey);
       if (ok === undefined) {
@@ -56,7 +58,7 @@ export function placeTasks(tasks: TaskNeeds[], hosts: HostFree[]): { placements:
       unplaced.push(t);
       continue;
     }
-    best.freeCpuMillis -= t.cpuMillis;
+    best.freeCpuMillis -= cpuNeed(t, best);
     best.freeMemoryMb -= t.memoryMb;
     best.freeGpus -= t.gpus;
     placements.push({ taskId: t.id, coordinatorId: best.id });
@@ -64,7 +66,16 @@ export function placeTasks(tasks: TaskNeeds[], hosts: HostFree[]): { placements:
   return { placements, unplaced };
 }
 
+/**
+ * CPU is the one resource a task may oversubscribe: an encode sized for four
+ * cores still runs on a two-core host, only slower, so it takes the whole host
+ * rather than never running. Memory and GPUs are never oversubscribed.
+ */
+function cpuNeed(t: TaskNeeds, h: { totalCpuMillis?: number }): number {
+  return h.totalCpuMillis !== undefined ? Math.min(t.cpuMillis, h.totalCpuMillis) : t.cpuMillis;
+}
+
 function rank(h: { freeCpuMillis: number; freeGpus: number }, t: TaskNeeds): number {
   const gpuPenalty = t.gpus === 0 && h.freeGpus > 0 ? 1e9 : 0;
-  return gpuPenalty + (h.freeCpuMillis - t.cpuMillis);
+  return gpuPenalty + (h.freeCpuMillis - cpuNeed(t, h));
 }

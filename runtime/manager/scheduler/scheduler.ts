@@ -126,6 +126,7 @@ export class Scheduler {
       id: c.id,
       pools: c.pools,
       freeCpuMillis: c.cpuMillis - c.usedCpuMillis,
+      totalCpuMillis: c.cpuMillis,
       freeMemoryMb: Number(c.memoryMb) - Number(c.usedMemoryMb),
       freeGpus: c.gpus - c.usedGpus,
       engines: c.engines,
