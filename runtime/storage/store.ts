@@ -21,4 +21,11 @@ export interface Store {
   /** copies every object under `fromPrefix` to `toPrefix` (the commit of a staged output) */
   copyPrefix(fromPrefix: string, toPrefix: string): Promise<number>;
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * An HTTP(S) URL ffmpeg can read directly with ranged requests (a presigned or SAS URL,
+   * short-lived and bearer: never audit or log it with its query), or undefined. Workers'
+   * presigned stores answer it for the keys their task reads, so a large master streams
+   * through ffmpeg instead of being copied to the worker's disk.
+   */
+  readUrl?(key: string): string | undefined;
 }

@@ -20,6 +20,8 @@ import type { ManagerMessage as _framefleet_v1_ManagerMessage, ManagerMessage__O
 import type { Progress as _framefleet_v1_Progress, Progress__Output as _framefleet_v1_Progress__Output } from './framefleet/v1/Progress';
 import type { ReportAck as _framefleet_v1_ReportAck, ReportAck__Output as _framefleet_v1_ReportAck__Output } from './framefleet/v1/ReportAck';
 import type { Result as _framefleet_v1_Result, Result__Output as _framefleet_v1_Result__Output } from './framefleet/v1/Result';
+import type { SignRequest as _framefleet_v1_SignRequest, SignRequest__Output as _framefleet_v1_SignRequest__Output } from './framefleet/v1/SignRequest';
+import type { SignResponse as _framefleet_v1_SignResponse, SignResponse__Output as _framefleet_v1_SignResponse__Output } from './framefleet/v1/SignResponse';
 import type { TaskEvent as _framefleet_v1_TaskEvent, TaskEvent__Output as _framefleet_v1_TaskEvent__Output } from './framefleet/v1/TaskEvent';
 import type { TaskRef as _framefleet_v1_TaskRef, TaskRef__Output as _framefleet_v1_TaskRef__Output } from './framefleet/v1/TaskRef';
 import type { Welcome as _framefleet_v1_Welcome, Welcome__Output as _framefleet_v1_Welcome__Output } from './framefleet/v1/Welcome';
@@ -52,6 +54,8 @@ export interface ProtoGrpcType {
       Progress: MessageTypeDefinition<_framefleet_v1_Progress, _framefleet_v1_Progress__Output>
       ReportAck: MessageTypeDefinition<_framefleet_v1_ReportAck, _framefleet_v1_ReportAck__Output>
       Result: MessageTypeDefinition<_framefleet_v1_Result, _framefleet_v1_Result__Output>
+      SignRequest: MessageTypeDefinition<_framefleet_v1_SignRequest, _framefleet_v1_SignRequest__Output>
+      SignResponse: MessageTypeDefinition<_framefleet_v1_SignResponse, _framefleet_v1_SignResponse__Output>
       TaskEvent: MessageTypeDefinition<_framefleet_v1_TaskEvent, _framefleet_v1_TaskEvent__Output>
       TaskRef: MessageTypeDefinition<_framefleet_v1_TaskRef, _framefleet_v1_TaskRef__Output>
       Welcome: MessageTypeDefinition<_framefleet_v1_Welcome, _framefleet_v1_Welcome__Output>
