@@ -4,7 +4,10 @@
 // the group does not replace it. Throttling is retried by the SDK's standard
 // retry strategy (exponential backoff with jitter, `maxAttempts` attempts).
 import {
-  AutoScalingClient, DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand, TerminateInstanceInAutoScalingGroupCommand,
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  SetDesiredCapacityCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
   type AutoScalingClientConfig,
 } from "@aws-sdk/client-auto-scaling";
 import { classifyStatus, FleetProviderError, type FleetProvider, type GroupInstance, type GroupSnapshot } from "./provider.js";
@@ -33,7 +36,9 @@ export class AwsFleetProvider implements FleetProvider {
   }
 
   async describe(group: string): Promise<GroupSnapshot> {
-    const out = await this.call("DescribeAutoScalingGroups", () => this.client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] })));
+    const out = await this.call("DescribeAutoScalingGroups", () =>
+      this.client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] })),
+    );
     const g = out.AutoScalingGroups?.[0];
     if (!g) throw new FleetProviderError("aws", "DescribeAutoScalingGroups", "not-found", `no Auto Scaling group named ${group}`);
     const instances: GroupInstance[] = (g.Instances ?? []).map((i) => ({
@@ -44,12 +49,15 @@ export class AwsFleetProvider implements FleetProvider {
   }
 
   async setDesiredCapacity(group: string, desired: number): Promise<void> {
-    await this.call("SetDesiredCapacity", () => this.client.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: group, DesiredCapacity: desired, HonorCooldown: false })));
+    await this.call("SetDesiredCapacity", () =>
+      this.client.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: group, DesiredCapacity: desired, HonorCooldown: false })),
+    );
   }
 
   async terminateInstance(_group: string, instanceId: string): Promise<void> {
     await this.call("TerminateInstanceInAutoScalingGroup", () =>
-      this.client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: true })));
+      this.client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: true })),
+    );
   }
 
   async close(): Promise<void> {

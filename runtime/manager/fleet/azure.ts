@@ -48,7 +48,11 @@ export class AzureFleetProvider implements FleetProvider {
     const instances: GroupInstance[] = await this.call("virtualMachineScaleSetVMs.list", async () => {
       const out: GroupInstance[] = [];
       for await (const vm of c.virtualMachineScaleSetVMs.list(this.opts.resourceGroup, group)) {
-        out.push({ id: vm.instanceId ?? "", state: stateOf(vm.provisioningState ?? "") });
+        out.push({
+          id: vm.instanceId ?? "",
+          state: stateOf(vm.provisioningState ?? ""),
+          ...(vm.osProfile?.computerName ? { hostname: vm.osProfile.computerName } : {}),
+        });
       }
       return out;
     });
@@ -58,14 +62,24 @@ export class AzureFleetProvider implements FleetProvider {
   async setDesiredCapacity(group: string, desired: number): Promise<void> {
     const c = await this.compute();
     await this.call("virtualMachineScaleSets.update", async () => {
-      await c.virtualMachineScaleSets.update(this.opts.resourceGroup, group, { sku: { capacity: desired } }, { updateIntervalInMs: this.opts.pollIntervalMs ?? 2000 });
+      await c.virtualMachineScaleSets.update(
+        this.opts.resourceGroup,
+        group,
+        { sku: { capacity: desired } },
+        { updateIntervalInMs: this.opts.pollIntervalMs ?? 2000 },
+      );
     });
   }
 
   async terminateInstance(group: string, instanceId: string): Promise<void> {
     const c = await this.compute();
     await this.call("virtualMachineScaleSets.deleteInstances", async () => {
-      await c.virtualMachineScaleSets.deleteInstances(this.opts.resourceGroup, group, { instanceIds: [instanceId] }, { updateIntervalInMs: this.opts.pollIntervalMs ?? 2000 });
+      await c.virtualMachineScaleSets.deleteInstances(
+        this.opts.resourceGroup,
+        group,
+        { instanceIds: [instanceId] },
+        { updateIntervalInMs: this.opts.pollIntervalMs ?? 2000 },
+      );
     });
   }
 
@@ -74,7 +88,14 @@ export class AzureFleetProvider implements FleetProvider {
       return await fn();
     } catch (err) {
       const e = err as { statusCode?: number; code?: string; message?: string };
-      throw new FleetProviderError("azure", operation, classifyStatus(e.statusCode, e.code), e.message ?? String(err), e.statusCode, e.code);
+      throw new FleetProviderError(
+        "azure",
+        operation,
+        classifyStatus(e.statusCode, e.code),
+        e.message ?? String(err),
+        e.statusCode,
+        e.code,
+      );
     }
   }
 }

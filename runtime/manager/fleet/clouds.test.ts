@@ -16,9 +16,17 @@ describe("AWS Auto Scaling provider (fake query-protocol endpoint)", () => {
   let aws: AwsFleetProvider;
   beforeAll(async () => {
     fake = await FakeAwsAutoScaling.start();
-    aws = new AwsFleetProvider({ region: "us-east-1", endpoint: fake.url, credentials: { accessKeyId: "AKIDFAKE", secretAccessKey: "secret" }, maxAttempts: 4 });
+    aws = new AwsFleetProvider({
+      region: "us-east-1",
+      endpoint: fake.url,
+      credentials: { accessKeyId: "AKIDFAKE", secretAccessKey: "secret" },
+      maxAttempts: 4,
+    });
   });
-  afterAll(async () => { await aws?.close(); await fake?.close(); });
+  afterAll(async () => {
+    await aws?.close();
+    await fake?.close();
+  });
 
   it("describes a group, sets its desired capacity and terminates a chosen instance with the desired size lowered", async () => {
     fake.groups.set("ff-encode-spot", { desired: 1, min: 0, max: 10, instances: [{ id: "i-0abc", state: "InService" }] });
@@ -27,14 +35,22 @@ describe("AWS Auto Scaling provider (fake query-protocol endpoint)", () => {
 
     await aws.setDesiredCapacity("ff-encode-spot", 3);
     const set = fake.calls.find((c) => c.op === "SetDesiredCapacity")!;
-    expect(set.params).toMatchObject({ AutoScalingGroupName: "ff-encode-spot", DesiredCapacity: "3", HonorCooldown: "false", Version: "2011-01-01" });
+    expect(set.params).toMatchObject({
+      AutoScalingGroupName: "ff-encode-spot",
+      DesiredCapacity: "3",
+      HonorCooldown: "false",
+      Version: "2011-01-01",
+    });
     expect(set.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDFAKE\/\d{8}\/us-east-1\/autoscaling\/aws4_request/);
     const after = await aws.describe("ff-encode-spot");
     expect(after.desired).toBe(3);
     expect(after.instances.filter((i) => i.state === "pending")).toHaveLength(2);
 
     await aws.terminateInstance("ff-encode-spot", "i-0abc");
-    expect(fake.calls.find((c) => c.op === "TerminateInstanceInAutoScalingGroup")!.params).toMatchObject({ InstanceId: "i-0abc", ShouldDecrementDesiredCapacity: "true" });
+    expect(fake.calls.find((c) => c.op === "TerminateInstanceInAutoScalingGroup")!.params).toMatchObject({
+      InstanceId: "i-0abc",
+      ShouldDecrementDesiredCapacity: "true",
+    });
     expect(fake.groups.get("ff-encode-spot")!.desired).toBe(2);
   });
 
@@ -70,15 +86,29 @@ describe("GCP managed instance group provider (fake Compute REST endpoint)", () 
   let gcp: GcpFleetProvider;
   beforeAll(async () => {
     fake = await FakeGcpCompute.start();
-    gcp = new GcpFleetProvider({ project: "acme-media", zone: "us-central1-a", apiEndpoint: fake.url.replace("http://", ""), protocol: "http", auth: staticTokenAuth("ya29.fake"), retryBaseMs: 20 });
+    gcp = new GcpFleetProvider({
+      project: "acme-media",
+      zone: "us-central1-a",
+      apiEndpoint: fake.url.replace("http://", ""),
+      protocol: "http",
+      auth: staticTokenAuth("ya29.fake"),
+      retryBaseMs: 20,
+    });
   });
-  afterAll(async () => { await gcp?.close(); await fake?.close(); });
+  afterAll(async () => {
+    await gcp?.close();
+    await fake?.close();
+  });
 
   it("resizes a MIG, lists its instances and deletes a chosen one", async () => {
     fake.groups.set("ff-encode-spot", { desired: 1, min: 0, max: 100, instances: [{ id: "ff-encode-spot-abcd", state: "NONE" }] });
     await gcp.setDesiredCapacity("ff-encode-spot", 3);
     const resize = fake.calls.find((c) => c.op === "instanceGroupManagers.resize")!;
-    expect(resize).toMatchObject({ method: "POST", path: "/compute/v1/projects/acme-media/zones/us-central1-a/instanceGroupManagers/ff-encode-spot/resize", params: { size: "3" } });
+    expect(resize).toMatchObject({
+      method: "POST",
+      path: "/compute/v1/projects/acme-media/zones/us-central1-a/instanceGroupManagers/ff-encode-spot/resize",
+      params: { size: "3" },
+    });
     expect(resize.authorization).toBe("Bearer ya29.fake");
     const d = await gcp.describe("ff-encode-spot");
     expect(d.desired).toBe(3);
@@ -88,7 +118,8 @@ describe("GCP managed instance group provider (fake Compute REST endpoint)", () 
 
     await gcp.terminateInstance("ff-encode-spot", "ff-encode-spot-abcd");
     expect(fake.calls.find((c) => c.op === "instanceGroupManagers.deleteInstances")!.body).toEqual({
-      instances: ["zones/us-central1-a/instances/ff-encode-spot-abcd"], skipInstancesOnValidationError: true,
+      instances: ["zones/us-central1-a/instances/ff-encode-spot-abcd"],
+      skipInstancesOnValidationError: true,
     });
     expect(fake.groups.get("ff-encode-spot")!.desired).toBe(2);
   });
@@ -119,19 +150,52 @@ describe("Azure VMSS provider (fake ARM endpoint over TLS)", () => {
   let dir: string;
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ff-azure-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "k.pem"), "-out", path.join(dir, "c.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        path.join(dir, "k.pem"),
+        "-out",
+        path.join(dir, "c.pem"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     const tls = { key: fs.readFileSync(path.join(dir, "k.pem"), "utf8"), cert: fs.readFileSync(path.join(dir, "c.pem"), "utf8") };
     fake = await FakeAzureArm.start(tls);
     const credential = { getToken: async () => ({ token: "eyFAKE", expiresOnTimestamp: Date.now() + 3_600_000 }) };
-    azure = new AzureFleetProvider({ subscriptionId: "00000000-0000-0000-0000-000000000001", resourceGroup: "ff-rg", credential, endpoint: fake.url, ca: tls.cert, pollIntervalMs: 10 });
+    azure = new AzureFleetProvider({
+      subscriptionId: "00000000-0000-0000-0000-000000000001",
+      resourceGroup: "ff-rg",
+      credential,
+      endpoint: fake.url,
+      ca: tls.cert,
+      pollIntervalMs: 10,
+    });
   });
-  afterAll(async () => { await fake?.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await fake?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it("scales a VMSS through sku.capacity (a long-running operation), lists its VMs and deletes a chosen instance", async () => {
     fake.groups.set("ff-encode-spot", { desired: 1, min: 0, max: 100, instances: [{ id: "0", state: "Succeeded" }] });
     await azure.setDesiredCapacity("ff-encode-spot", 3);
     const patch = fake.calls.find((c) => c.op === "virtualMachineScaleSets.update")!;
-    expect(patch).toMatchObject({ method: "PATCH", path: "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ff-rg/providers/Microsoft.Compute/virtualMachineScaleSets/ff-encode-spot" });
+    expect(patch).toMatchObject({
+      method: "PATCH",
+      path: "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ff-rg/providers/Microsoft.Compute/virtualMachineScaleSets/ff-encode-spot",
+    });
     expect(patch.body).toEqual({ sku: { capacity: 3 } });
     expect(patch.params["api-version"]).toMatch(/^\d{4}-\d{2}-\d{2}/);
     expect(patch.authorization).toBe("Bearer eyFAKE");
@@ -140,10 +204,14 @@ describe("Azure VMSS provider (fake ARM endpoint over TLS)", () => {
     const d = await azure.describe("ff-encode-spot");
     expect(d.desired).toBe(3);
     expect(d.instances.map((i) => i.state).sort()).toEqual(["pending", "pending", "running"]);
+    expect(d.instances.find((i) => i.id === "0")!.hostname).toBe("ffpool000000"); // the computer name its coordinator reports
 
     const polls = fake.count("operations.get");
     await azure.terminateInstance("ff-encode-spot", "0");
-    expect(fake.calls.find((c) => c.op === "virtualMachineScaleSets.deleteInstances")).toMatchObject({ method: "POST", body: { instanceIds: ["0"] } });
+    expect(fake.calls.find((c) => c.op === "virtualMachineScaleSets.deleteInstances")).toMatchObject({
+      method: "POST",
+      body: { instanceIds: ["0"] },
+    });
     expect(fake.count("operations.get")).toBeGreaterThan(polls);
     expect(fake.groups.get("ff-encode-spot")!.desired).toBe(2);
   });

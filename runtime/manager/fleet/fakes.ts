@@ -71,7 +71,10 @@ const ASG_NS = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
 export class FakeAwsAutoScaling extends FakeCloud {
   static async start(): Promise<FakeAwsAutoScaling> {
     const f = new FakeAwsAutoScaling();
-    await f.listen(http.createServer((req, res) => void f.handle(req, res)), "http");
+    await f.listen(
+      http.createServer((req, res) => void f.handle(req, res)),
+      "http",
+    );
     return f;
   }
 
@@ -79,36 +82,68 @@ export class FakeAwsAutoScaling extends FakeCloud {
     const raw = await readBody(req);
     const params = Object.fromEntries(new URLSearchParams(raw));
     const op = params.Action ?? "";
-    this.calls.push({ op, method: req.method ?? "", path: req.url ?? "", params, body: raw, authorization: String(req.headers.authorization ?? "") });
+    this.calls.push({
+      op,
+      method: req.method ?? "",
+      path: req.url ?? "",
+      params,
+      body: raw,
+      authorization: String(req.headers.authorization ?? ""),
+    });
     const reply = (status: number, xml: string) => {
       res.writeHead(status, { "content-type": "text/xml", "x-amzn-requestid": `req-${this.calls.length}` });
       res.end(`<?xml version="1.0"?>\n${xml}`);
     };
     const error = (status: number, code: string, message: string) =>
-      reply(status, `<ErrorResponse xmlns="${ASG_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>req-${this.calls.length}</RequestId></ErrorResponse>`);
-    if (req.method !== "POST" || !String(req.headers["content-type"]).startsWith("application/x-www-form-urlencoded") || params.Version !== "2011-01-01") {
+      reply(
+        status,
+        `<ErrorResponse xmlns="${ASG_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>req-${this.calls.length}</RequestId></ErrorResponse>`,
+      );
+    if (
+      req.method !== "POST" ||
+      !String(req.headers["content-type"]).startsWith("application/x-www-form-urlencoded") ||
+      params.Version !== "2011-01-01"
+    ) {
       return error(400, "InvalidAction", "expected a form-encoded query-protocol POST, Version 2011-01-01");
     }
     const failure = this.takeFailure(op);
     if (failure === "throttle") return error(400, "Throttling", "Rate exceeded");
-    if (failure === "deny") return error(403, "AccessDenied", `User: arn:aws:sts::123456789012:assumed-role/framefleet-manager/x is not authorized to perform: autoscaling:${op}`);
+    if (failure === "deny")
+      return error(
+        403,
+        "AccessDenied",
+        `User: arn:aws:sts::123456789012:assumed-role/framefleet-manager/x is not authorized to perform: autoscaling:${op}`,
+      );
     const meta = `<ResponseMetadata><RequestId>req-${this.calls.length}</RequestId></ResponseMetadata>`;
     switch (op) {
       case "DescribeAutoScalingGroups": {
-        const names = Object.entries(params).filter(([k]) => k.startsWith("AutoScalingGroupNames.member.")).map(([, v]) => v);
+        const names = Object.entries(params)
+          .filter(([k]) => k.startsWith("AutoScalingGroupNames.member."))
+          .map(([, v]) => v);
         const members = names.flatMap((n) => {
           const g = this.groups.get(n);
           if (!g) return [];
-          const inst = g.instances.map((i) => `<member><InstanceId>${i.id}</InstanceId><LifecycleState>${i.state}</LifecycleState><HealthStatus>Healthy</HealthStatus><AvailabilityZone>us-east-1a</AvailabilityZone><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`).join("");
-          return [`<member><AutoScalingGroupName>${n}</AutoScalingGroupName><MinSize>${g.min}</MinSize><MaxSize>${g.max}</MaxSize><DesiredCapacity>${g.desired}</DesiredCapacity><DefaultCooldown>300</DefaultCooldown><AvailabilityZones><member>us-east-1a</member></AvailabilityZones><HealthCheckType>EC2</HealthCheckType><CreatedTime>2026-01-01T00:00:00Z</CreatedTime><Instances>${inst}</Instances></member>`];
+          const inst = g.instances
+            .map(
+              (i) =>
+                `<member><InstanceId>${i.id}</InstanceId><LifecycleState>${i.state}</LifecycleState><HealthStatus>Healthy</HealthStatus><AvailabilityZone>us-east-1a</AvailabilityZone><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`,
+            )
+            .join("");
+          return [
+            `<member><AutoScalingGroupName>${n}</AutoScalingGroupName><MinSize>${g.min}</MinSize><MaxSize>${g.max}</MaxSize><DesiredCapacity>${g.desired}</DesiredCapacity><DefaultCooldown>300</DefaultCooldown><AvailabilityZones><member>us-east-1a</member></AvailabilityZones><HealthCheckType>EC2</HealthCheckType><CreatedTime>2026-01-01T00:00:00Z</CreatedTime><Instances>${inst}</Instances></member>`,
+          ];
         });
-        return reply(200, `<DescribeAutoScalingGroupsResponse xmlns="${ASG_NS}"><DescribeAutoScalingGroupsResult><AutoScalingGroups>${members.join("")}</AutoScalingGroups></DescribeAutoScalingGroupsResult>${meta}</DescribeAutoScalingGroupsResponse>`);
+        return reply(
+          200,
+          `<DescribeAutoScalingGroupsResponse xmlns="${ASG_NS}"><DescribeAutoScalingGroupsResult><AutoScalingGroups>${members.join("")}</AutoScalingGroups></DescribeAutoScalingGroupsResult>${meta}</DescribeAutoScalingGroupsResponse>`,
+        );
       }
       case "SetDesiredCapacity": {
         const g = this.groups.get(params.AutoScalingGroupName ?? "");
         if (!g) return error(400, "ValidationError", `AutoScalingGroup name not found - ${params.AutoScalingGroupName}`);
         const n = Number(params.DesiredCapacity);
-        if (n > g.max || n < g.min) return error(400, "ValidationError", `New SetDesiredCapacity value ${n} is above max value ${g.max} for the AutoScalingGroup.`);
+        if (n > g.max || n < g.min)
+          return error(400, "ValidationError", `New SetDesiredCapacity value ${n} is above max value ${g.max} for the AutoScalingGroup.`);
         g.desired = n;
         while (g.instances.length < n) g.instances.push({ id: `i-${Math.random().toString(16).slice(2, 19)}`, state: "Pending" });
         return reply(200, `<SetDesiredCapacityResponse xmlns="${ASG_NS}">${meta}</SetDesiredCapacityResponse>`);
@@ -120,7 +155,10 @@ export class FakeAwsAutoScaling extends FakeCloud {
         const g = entry[1];
         g.instances = g.instances.filter((i) => i.id !== id);
         if (params.ShouldDecrementDesiredCapacity === "true") g.desired--;
-        return reply(200, `<TerminateInstanceInAutoScalingGroupResponse xmlns="${ASG_NS}"><TerminateInstanceInAutoScalingGroupResult><Activity><ActivityId>act-1</ActivityId><AutoScalingGroupName>${entry[0]}</AutoScalingGroupName><Description>Terminating EC2 instance: ${id}</Description><Cause>user request</Cause><StartTime>2026-01-01T00:00:00Z</StartTime><StatusCode>InProgress</StatusCode><Progress>0</Progress></Activity></TerminateInstanceInAutoScalingGroupResult>${meta}</TerminateInstanceInAutoScalingGroupResponse>`);
+        return reply(
+          200,
+          `<TerminateInstanceInAutoScalingGroupResponse xmlns="${ASG_NS}"><TerminateInstanceInAutoScalingGroupResult><Activity><ActivityId>act-1</ActivityId><AutoScalingGroupName>${entry[0]}</AutoScalingGroupName><Description>Terminating EC2 instance: ${id}</Description><Cause>user request</Cause><StartTime>2026-01-01T00:00:00Z</StartTime><StatusCode>InProgress</StatusCode><Progress>0</Progress></Activity></TerminateInstanceInAutoScalingGroupResult>${meta}</TerminateInstanceInAutoScalingGroupResponse>`,
+        );
       }
       default:
         return error(400, "InvalidAction", `unknown action ${op}`);
@@ -135,18 +173,30 @@ export class FakeGcpCompute extends FakeCloud {
 
   static async start(): Promise<FakeGcpCompute> {
     const f = new FakeGcpCompute();
-    await f.listen(http.createServer((req, res) => void f.handle(req, res)), "http");
+    await f.listen(
+      http.createServer((req, res) => void f.handle(req, res)),
+      "http",
+    );
     return f;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://x");
     const raw = await readBody(req);
-    const body = raw ? JSON.parse(raw) as unknown : undefined;
-    const m = url.pathname.match(/^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/instanceGroupManagers\/([^/]+)(?:\/(resize|deleteInstances|listManagedInstances))?$/);
+    const body = raw ? (JSON.parse(raw) as unknown) : undefined;
+    const m = url.pathname.match(
+      /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/instanceGroupManagers\/([^/]+)(?:\/(resize|deleteInstances|listManagedInstances))?$/,
+    );
     const verb = m?.[4] ?? (req.method === "GET" ? "get" : "?");
     const op = `instanceGroupManagers.${verb}`;
-    this.calls.push({ op, method: req.method ?? "", path: url.pathname, params: Object.fromEntries(url.searchParams), body, authorization: String(req.headers.authorization ?? "") });
+    this.calls.push({
+      op,
+      method: req.method ?? "",
+      path: url.pathname,
+      params: Object.fromEntries(url.searchParams),
+      body,
+      authorization: String(req.headers.authorization ?? ""),
+    });
     const json = (status: number, v: unknown) => {
       res.writeHead(status, { "content-type": "application/json; charset=UTF-8" });
       res.end(JSON.stringify(v));
@@ -156,23 +206,55 @@ export class FakeGcpCompute extends FakeCloud {
     if (!m) return error(404, "NOT_FOUND", "notFound", `The resource '${url.pathname}' was not found`);
     const [, project, zone, name] = m;
     const failure = this.takeFailure(op);
-    if (failure === "throttle") return error(429, "RESOURCE_EXHAUSTED", "rateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'");
-    if (failure === "deny") return error(403, "PERMISSION_DENIED", "forbidden", `Required 'compute.instanceGroupManagers.update' permission for 'projects/${project}/zones/${zone}/instanceGroupManagers/${name}'`);
+    if (failure === "throttle")
+      return error(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "rateLimitExceeded",
+        "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'",
+      );
+    if (failure === "deny")
+      return error(
+        403,
+        "PERMISSION_DENIED",
+        "forbidden",
+        `Required 'compute.instanceGroupManagers.update' permission for 'projects/${project}/zones/${zone}/instanceGroupManagers/${name}'`,
+      );
     const g = this.groups.get(name!);
-    if (!g) return error(404, "NOT_FOUND", "notFound", `The resource 'projects/${project}/zones/${zone}/instanceGroupManagers/${name}' was not found`);
+    if (!g)
+      return error(
+        404,
+        "NOT_FOUND",
+        "notFound",
+        `The resource 'projects/${project}/zones/${zone}/instanceGroupManagers/${name}' was not found`,
+      );
     const self = `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}/instanceGroupManagers/${name}`;
     const operation = (type: string) => ({
-      kind: "compute#operation", id: String(++this.opSeq), name: `operation-${this.opSeq}`, operationType: type, targetLink: self,
-      status: "DONE", progress: 100, zone: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}`,
+      kind: "compute#operation",
+      id: String(++this.opSeq),
+      name: `operation-${this.opSeq}`,
+      operationType: type,
+      targetLink: self,
+      status: "DONE",
+      progress: 100,
+      zone: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}`,
       selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}/operations/operation-${this.opSeq}`,
     });
     switch (verb) {
       case "get":
-        return json(200, { kind: "compute#instanceGroupManager", name, zone, targetSize: g.desired, baseInstanceName: name, selfLink: self });
+        return json(200, {
+          kind: "compute#instanceGroupManager",
+          name,
+          zone,
+          targetSize: g.desired,
+          baseInstanceName: name,
+          selfLink: self,
+        });
       case "resize": {
         if (req.method !== "POST") return error(405, "INVALID_ARGUMENT", "invalid", "method");
         g.desired = Number(url.searchParams.get("size"));
-        while (g.instances.length < g.desired) g.instances.push({ id: `${name}-${Math.random().toString(36).slice(2, 6)}`, state: "CREATING" });
+        while (g.instances.length < g.desired)
+          g.instances.push({ id: `${name}-${Math.random().toString(36).slice(2, 6)}`, state: "CREATING" });
         return json(200, operation("compute.instanceGroupManagers.resize"));
       }
       case "deleteInstances": {
@@ -186,7 +268,8 @@ export class FakeGcpCompute extends FakeCloud {
         return json(200, {
           managedInstances: g.instances.map((i) => ({
             instance: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}/instances/${i.id}`,
-            currentAction: i.state, instanceStatus: i.state === "NONE" ? "RUNNING" : "PROVISIONING",
+            currentAction: i.state,
+            instanceStatus: i.state === "NONE" ? "RUNNING" : "PROVISIONING",
           })),
         });
       default:
@@ -203,42 +286,93 @@ export class FakeAzureArm extends FakeCloud {
 
   static async start(tls: { key: string; cert: string }): Promise<FakeAzureArm> {
     const f = new FakeAzureArm();
-    await f.listen(https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => void f.handle(req, res)), "https");
+    await f.listen(
+      https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => void f.handle(req, res)),
+      "https",
+    );
     return f;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://x");
     const raw = await readBody(req);
-    const body = raw ? JSON.parse(raw) as unknown : undefined;
+    const body = raw ? (JSON.parse(raw) as unknown) : undefined;
     const json = (status: number, v: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { "content-type": "application/json; charset=utf-8", "x-ms-request-id": `r${this.calls.length}`, ...headers });
       res.end(v === undefined ? "" : JSON.stringify(v));
     };
     const opm = url.pathname.match(/^\/providers\/Microsoft\.Compute\/locations\/eastus\/operations\/([^/]+)$/);
     if (opm) {
-      this.calls.push({ op: "operations.get", method: req.method ?? "", path: url.pathname, params: Object.fromEntries(url.searchParams), body, authorization: String(req.headers.authorization ?? "") });
+      this.calls.push({
+        op: "operations.get",
+        method: req.method ?? "",
+        path: url.pathname,
+        params: Object.fromEntries(url.searchParams),
+        body,
+        authorization: String(req.headers.authorization ?? ""),
+      });
       const o = this.operations.get(opm[1]!);
       if (!o) return json(404, { error: { code: "NotFound", message: "operation" } });
       o.polls++;
       return json(200, { name: opm[1], status: o.polls >= 2 ? "Succeeded" : "InProgress", startTime: new Date().toISOString() });
     }
-    const m = url.pathname.match(/^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)(?:\/(delete|virtualMachines))?$/i);
-    const verb = !m ? "?" : m[4] === "delete" ? "deleteInstances" : m[4] === "virtualMachines" ? "vms.list" : req.method === "PATCH" ? "update" : "get";
+    const m = url.pathname.match(
+      /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)(?:\/(delete|virtualMachines))?$/i,
+    );
+    const verb = !m
+      ? "?"
+      : m[4] === "delete"
+        ? "deleteInstances"
+        : m[4] === "virtualMachines"
+          ? "vms.list"
+          : req.method === "PATCH"
+            ? "update"
+            : "get";
     const op = `virtualMachineScaleSets.${verb}`;
-    this.calls.push({ op, method: req.method ?? "", path: url.pathname, params: Object.fromEntries(url.searchParams), body, authorization: String(req.headers.authorization ?? "") });
-    if (!m || !url.searchParams.get("api-version")) return json(400, { error: { code: "MissingApiVersionParameter", message: "The api-version query parameter (?api-version=) is required for all requests." } });
+    this.calls.push({
+      op,
+      method: req.method ?? "",
+      path: url.pathname,
+      params: Object.fromEntries(url.searchParams),
+      body,
+      authorization: String(req.headers.authorization ?? ""),
+    });
+    if (!m || !url.searchParams.get("api-version"))
+      return json(400, {
+        error: {
+          code: "MissingApiVersionParameter",
+          message: "The api-version query parameter (?api-version=) is required for all requests.",
+        },
+      });
     const failure = this.takeFailure(op);
-    if (failure === "throttle") return json(429, { error: { code: "TooManyRequests", message: "The request is being throttled." } }, { "retry-after-ms": "50", "x-ms-ratelimit-remaining-resource": "Microsoft.Compute/VMScaleSetBatchedVMRequests3Min;0" });
+    if (failure === "throttle")
+      return json(
+        429,
+        { error: { code: "TooManyRequests", message: "The request is being throttled." } },
+        { "retry-after-ms": "50", "x-ms-ratelimit-remaining-resource": "Microsoft.Compute/VMScaleSetBatchedVMRequests3Min;0" },
+      );
     if (failure === "deny") {
-      return json(403, { error: { code: "AuthorizationFailed", message: `The client 'framefleet-manager' does not have authorization to perform action 'Microsoft.Compute/virtualMachineScaleSets/write' over scope '${url.pathname}' or the scope is invalid.` } });
+      return json(403, {
+        error: {
+          code: "AuthorizationFailed",
+          message: `The client 'framefleet-manager' does not have authorization to perform action 'Microsoft.Compute/virtualMachineScaleSets/write' over scope '${url.pathname}' or the scope is invalid.`,
+        },
+      });
     }
     const [, sub, rg, name] = m;
     const g = this.groups.get(name!);
-    if (!g) return json(404, { error: { code: "ResourceNotFound", message: `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${name}' under resource group '${rg}' was not found.` } });
+    if (!g)
+      return json(404, {
+        error: {
+          code: "ResourceNotFound",
+          message: `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${name}' under resource group '${rg}' was not found.`,
+        },
+      });
     const resource = () => ({
       id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`,
-      name, type: "Microsoft.Compute/virtualMachineScaleSets", location: "eastus",
+      name,
+      type: "Microsoft.Compute/virtualMachineScaleSets",
+      location: "eastus",
       sku: { name: "Standard_D16s_v5", tier: "Standard", capacity: g.desired },
       properties: { provisioningState: "Succeeded", orchestrationMode: "Uniform" },
     });
@@ -267,7 +401,14 @@ export class FakeAzureArm extends FakeCloud {
         return json(202, undefined, { ...op, location: op["azure-asyncoperation"] });
       }
       case "vms.list":
-        return json(200, { value: g.instances.map((i) => ({ id: `${resource().id}/virtualMachines/${i.id}`, name: `${name}_${i.id}`, instanceId: i.id, properties: { provisioningState: i.state } })) });
+        return json(200, {
+          value: g.instances.map((i) => ({
+            id: `${resource().id}/virtualMachines/${i.id}`,
+            name: `${name}_${i.id}`,
+            instanceId: i.id,
+            properties: { provisioningState: i.state, osProfile: { computerName: `ffpool${i.id.padStart(6, "0")}` } },
+          })),
+        });
       default:
         return json(400, { error: { code: "BadRequest", message: verb } });
     }

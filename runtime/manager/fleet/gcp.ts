@@ -32,7 +32,10 @@ export class GcpFleetProvider implements FleetProvider {
     let apiEndpoint = opts.apiEndpoint;
     let port: number | undefined;
     const m = apiEndpoint?.match(/^(.*):(\d+)$/);
-    if (m) { apiEndpoint = m[1]; port = Number(m[2]); }
+    if (m) {
+      apiEndpoint = m[1];
+      port = Number(m[2]);
+    }
     this.client = new InstanceGroupManagersClient({
       fallback: true,
       ...(apiEndpoint ? { apiEndpoint } : {}),
@@ -49,7 +52,13 @@ export class GcpFleetProvider implements FleetProvider {
     await this.call("instanceGroupManagers.listManagedInstances", async () => {
       instances.length = 0;
       for await (const mi of this.client.listManagedInstancesAsync(base)) {
-        instances.push({ id: String(mi.instance ?? "").split("/").pop() ?? "", state: stateOf(String(mi.currentAction ?? ""), String(mi.instanceStatus ?? "")) });
+        instances.push({
+          id:
+            String(mi.instance ?? "")
+              .split("/")
+              .pop() ?? "",
+          state: stateOf(String(mi.currentAction ?? ""), String(mi.instanceStatus ?? "")),
+        });
       }
     });
     return { group, desired: Number(mig.targetSize ?? 0), min: 0, max: Number.MAX_SAFE_INTEGER, instances };
@@ -57,19 +66,23 @@ export class GcpFleetProvider implements FleetProvider {
 
   async setDesiredCapacity(group: string, desired: number): Promise<void> {
     const [op] = await this.call("instanceGroupManagers.resize", () =>
-      this.client.resize({ project: this.opts.project, zone: this.opts.zone, instanceGroupManager: group, size: desired }));
+      this.client.resize({ project: this.opts.project, zone: this.opts.zone, instanceGroupManager: group, size: desired }),
+    );
     this.checkOperation("instanceGroupManagers.resize", op);
   }
 
   async terminateInstance(group: string, instanceId: string): Promise<void> {
     const [op] = await this.call("instanceGroupManagers.deleteInstances", () =>
       this.client.deleteInstances({
-        project: this.opts.project, zone: this.opts.zone, instanceGroupManager: group,
+        project: this.opts.project,
+        zone: this.opts.zone,
+        instanceGroupManager: group,
         instanceGroupManagersDeleteInstancesRequestResource: {
           instances: [`zones/${this.opts.zone}/instances/${instanceId}`],
           skipInstancesOnValidationError: true,
         },
-      }));
+      }),
+    );
     this.checkOperation("instanceGroupManagers.deleteInstances", op);
   }
 
@@ -81,17 +94,25 @@ export class GcpFleetProvider implements FleetProvider {
   private checkOperation(operation: string, op: unknown): void {
     const latest = (op as { latestResponse?: { error?: { errors?: { code?: string; message?: string }[] } } })?.latestResponse;
     const e = latest?.error?.errors?.[0];
-    if (e) throw new FleetProviderError("gcp", operation, classifyStatus(undefined, e.code), e.message ?? "operation failed", undefined, e.code);
+    if (e)
+      throw new FleetProviderError("gcp", operation, classifyStatus(undefined, e.code), e.message ?? "operation failed", undefined, e.code);
   }
 
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return withRetries(async () => {
-      try {
-        return await fn();
-      } catch (err) {
-        throw toFleetError(operation, err);
-      }
-    }, { attempts: this.opts.attempts ?? 5, baseMs: this.opts.retryBaseMs ?? 200, retryable: (e) => e instanceof FleetProviderError && (e.kind === "throttled" || e.kind === "unavailable") });
+    return withRetries(
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw toFleetError(operation, err);
+        }
+      },
+      {
+        attempts: this.opts.attempts ?? 5,
+        baseMs: this.opts.retryBaseMs ?? 200,
+        retryable: (e) => e instanceof FleetProviderError && (e.kind === "throttled" || e.kind === "unavailable"),
+      },
+    );
   }
 }
 
@@ -99,17 +120,30 @@ function toFleetError(operation: string, err: unknown): FleetProviderError {
   const e = err as { code?: number; message?: string; details?: string; statusDetails?: unknown };
   const status = httpStatusOf(e.code);
   const reason = String(e.message ?? err);
-  return new FleetProviderError("gcp", operation, classifyStatus(status, reason.match(/\b(PERMISSION_DENIED|RESOURCE_EXHAUSTED|NOT_FOUND|rateLimitExceeded|forbidden)\b/)?.[1]), reason, status, e.code !== undefined ? String(e.code) : undefined);
+  return new FleetProviderError(
+    "gcp",
+    operation,
+    classifyStatus(status, reason.match(/\b(PERMISSION_DENIED|RESOURCE_EXHAUSTED|NOT_FOUND|rateLimitExceeded|forbidden)\b/)?.[1]),
+    reason,
+    status,
+    e.code !== undefined ? String(e.code) : undefined,
+  );
 }
 
 function httpStatusOf(grpcCode: number | undefined): number | undefined {
   switch (grpcCode) {
-    case GRPC.PERMISSION_DENIED: return 403;
-    case GRPC.UNAUTHENTICATED: return 401;
-    case GRPC.RESOURCE_EXHAUSTED: return 429;
-    case GRPC.NOT_FOUND: return 404;
-    case GRPC.UNAVAILABLE: return 503;
-    default: return undefined;
+    case GRPC.PERMISSION_DENIED:
+      return 403;
+    case GRPC.UNAUTHENTICATED:
+      return 401;
+    case GRPC.RESOURCE_EXHAUSTED:
+      return 429;
+    case GRPC.NOT_FOUND:
+      return 404;
+    case GRPC.UNAVAILABLE:
+      return 503;
+    default:
+      return undefined;
   }
 }
 
@@ -123,7 +157,10 @@ function stateOf(action: string, status: string): GroupInstance["state"] {
  * A fixed bearer token in place of Google's credentials (for a test's fake
  * endpoint, or a token minted elsewhere); the REST transport calls fetch on it.
  */
-export function staticTokenAuth(token: string): { getRequestHeaders(): Promise<Headers>; fetch(url: string, init: { headers?: unknown; method?: string; body?: unknown; signal?: AbortSignal }): Promise<Response> } {
+export function staticTokenAuth(token: string): {
+  getRequestHeaders(): Promise<Headers>;
+  fetch(url: string, init: { headers?: unknown; method?: string; body?: unknown; signal?: AbortSignal }): Promise<Response>;
+} {
   return {
     async getRequestHeaders() {
       return new Headers({ authorization: `Bearer ${token}` });

@@ -7,8 +7,12 @@ import os from "node:os";
 import path from "node:path";
 import { tsEntry } from "../../ts-entry.js";
 import { createSecretToken, identityOf } from "../../pki/index.js";
-import { insertJoinToken, markGone, requeueCoordinatorTasks, type Db } from "../store/index.js";
+import { insertJoinToken, listCoordinatorsWithLoad, markGone, requeueCoordinatorTasks, type Db } from "../store/index.js";
 import type { PassStats } from "../scheduler/scheduler.js";
+import type { FleetProvider, GroupSnapshot } from "./provider.js";
+
+/** The local provider's one group: coordinator processes on this machine. */
+export const LOCAL_GROUP = "local";
 
 export interface LocalFleetOptions {
   db: Db;
@@ -36,8 +40,14 @@ interface Member {
   startedAt: number;
 }
 
-
-export class LocalFleet {
+/**
+ * The local provider. On its own (`onPass`) it starts a coordinator when
+ * waiting work fits one and none is booting, and retires one that has been idle
+ * for `idleTimeoutMs` or that drained (a spot notice, an operator's drain); as a
+ * FleetProvider it lets the autoscaler drive the same processes.
+ */
+export class LocalFleet implements FleetProvider {
+  readonly kind = "local" as const;
   private readonly members = new Map<number, Member>();
   private next = 1;
   private stopped = false;
@@ -64,12 +74,19 @@ export class LocalFleet {
     for (const m of this.members.values()) this.learnId(m);
     // CPU may be oversubscribed by a big task (placement gives it a whole host); memory and GPUs may not
     const fitsNew = stats.unplaced.some((t) => t.memoryMb <= this.memoryMb() && t.gpus === 0);
-    const booting = [...this.members.values()].some((m) => !m.stopping && (!m.coordinatorId || !stats.hosts.some((h) => h.id === m.coordinatorId)) && Date.now() - m.startedAt < 30_000);
+    const booting = [...this.members.values()].some(
+      (m) => !m.stopping && (!m.coordinatorId || !stats.hosts.some((h) => h.id === m.coordinatorId)) && Date.now() - m.startedAt < 30_000,
+    );
     if (fitsNew && !booting && this.members.size < this.opts.maxCoordinators) await this.add();
     const now = Date.now();
     for (const m of this.members.values()) {
       if (m.stopping || !m.coordinatorId) continue;
       const host = stats.hosts.find((h) => h.id === m.coordinatorId);
+      // a coordinator that drained (it leaves the scheduler's view) goes once it runs nothing
+      if (!host && (await this.drainedAndIdle(m.coordinatorId))) {
+        await this.retire(m, "drained");
+        continue;
+      }
       const idle = host && !stats.placedOn.has(host.id) && host.freeCpuMillis >= this.cpuMillis() && stats.unplaced.length === 0;
       if (!idle) {
         m.idleSince = undefined;
@@ -88,7 +105,12 @@ export class LocalFleet {
     const trustFile = path.join(stateDir, "bootstrap-trust.crt");
     fs.writeFileSync(trustFile, this.opts.trustPem, { mode: 0o600 });
     const tok = createSecretToken("ffjt");
-    await insertJoinToken(this.opts.db, { id: tok.lookupId, hash: tok.hash, region: this.opts.region, expiresAt: new Date(Date.now() + 10 * 60_000) });
+    await insertJoinToken(this.opts.db, {
+      id: tok.lookupId,
+      hash: tok.hash,
+      region: this.opts.region,
+      expiresAt: new Date(Date.now() + 10 * 60_000),
+    });
     const entry = tsEntry("coordinator/main.ts");
     const child = spawn(entry.command, entry.args, {
       stdio: ["ignore", "inherit", "inherit"],
@@ -113,6 +135,56 @@ export class LocalFleet {
       this.opts.log?.("local fleet: coordinator exited", { n, code, signal });
       if (m.coordinatorId) void markGone(this.opts.db, m.coordinatorId).catch(() => {});
     });
+  }
+
+  private async drainedAndIdle(coordinatorId: string): Promise<boolean> {
+    const c = (await listCoordinatorsWithLoad(this.opts.db, { liveOnly: false })).find((x) => x.id === coordinatorId);
+    return c?.state === "draining" && c.runningTasks === 0;
+  }
+
+  // ---- FleetProvider: the autoscaler's view of the same processes (one group, "local")
+
+  async describe(group: string): Promise<GroupSnapshot> {
+    this.checkGroup(group);
+    for (const m of this.members.values()) this.learnId(m);
+    const connected = new Set(
+      (await listCoordinatorsWithLoad(this.opts.db, { liveOnly: false })).filter((c) => c.state !== "joined").map((c) => c.id),
+    );
+    return {
+      group,
+      desired: [...this.members.values()].filter((m) => !m.stopping).length,
+      min: 0,
+      max: this.opts.maxCoordinators,
+      instances: [...this.members.values()].map((m) => ({
+        id: `local-${m.n}`,
+        state: m.stopping
+          ? ("terminating" as const)
+          : m.coordinatorId && connected.has(m.coordinatorId)
+            ? ("running" as const)
+            : ("pending" as const),
+        coordinatorId: m.coordinatorId,
+        launchedAt: new Date(m.startedAt),
+      })),
+    };
+  }
+
+  async setDesiredCapacity(group: string, desired: number): Promise<void> {
+    this.checkGroup(group);
+    if (desired > this.opts.maxCoordinators)
+      throw new Error(`local fleet: ${desired} coordinators asked for, at most ${this.opts.maxCoordinators}`);
+    // growing starts processes; shrinking is done host by host (terminateInstance), never by stopping busy ones
+    while ([...this.members.values()].filter((m) => !m.stopping).length < desired) await this.add();
+  }
+
+  async terminateInstance(group: string, instanceId: string): Promise<void> {
+    this.checkGroup(group);
+    const m = [...this.members.values()].find((x) => `local-${x.n}` === instanceId);
+    if (!m) throw new Error(`local fleet: no coordinator process ${instanceId}`);
+    if (!m.stopping) await this.retire(m, "terminated by the autoscaler");
+  }
+
+  private checkGroup(group: string): void {
+    if (group !== LOCAL_GROUP) throw new Error(`local fleet has one group, "${LOCAL_GROUP}", not ${JSON.stringify(group)}`);
   }
 
   private learnId(m: Member): void {
@@ -144,12 +216,18 @@ export class LocalFleet {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const exits = [...this.members.values()].map((m) => new Promise<void>((resolve) => {
-      if (m.child.exitCode !== null || m.child.signalCode !== null) return resolve();
-      m.child.once("exit", () => resolve());
-      m.child.kill("SIGTERM");
-      setTimeout(() => { m.child.kill("SIGKILL"); resolve(); }, 5000).unref();
-    }));
+    const exits = [...this.members.values()].map(
+      (m) =>
+        new Promise<void>((resolve) => {
+          if (m.child.exitCode !== null || m.child.signalCode !== null) return resolve();
+          m.child.once("exit", () => resolve());
+          m.child.kill("SIGTERM");
+          setTimeout(() => {
+            m.child.kill("SIGKILL");
+            resolve();
+          }, 5000).unref();
+        }),
+    );
     await Promise.all(exits);
   }
 }

@@ -13,6 +13,8 @@ export interface GroupInstance {
   state: "pending" | "running" | "terminating";
   /** the coordinator this host joined as, where the provider can tell */
   coordinatorId?: string;
+  /** the host's name as its coordinator reports it, where it differs from the id (Azure VMSS computer names) */
+  hostname?: string;
   launchedAt?: Date;
 }
 
@@ -46,7 +48,9 @@ export class FleetProviderError extends Error {
     readonly status?: number,
     readonly code?: string,
   ) {
-    super(`${provider} ${operation} failed (${kind}${code ? `: ${code}` : ""}): ${detail}${kind === "permission" ? ` — the manager's cloud identity lacks the permission for ${operation}; grant it in the fleet role` : ""}`);
+    super(
+      `${provider} ${operation} failed (${kind}${code ? `: ${code}` : ""}): ${detail}${kind === "permission" ? ` — the manager's cloud identity lacks the permission for ${operation}; grant it in the fleet role` : ""}`,
+    );
     this.name = "FleetProviderError";
   }
 }
@@ -65,7 +69,10 @@ export function classifyStatus(status: number | undefined, code: string | undefi
  * with capped exponential backoff and jitter. Permission and validation
  * failures are not retried: they will not get better by waiting.
  */
-export async function withRetries<T>(fn: () => Promise<T>, opts: { attempts?: number; baseMs?: number; maxMs?: number; retryable(err: unknown): boolean }): Promise<T> {
+export async function withRetries<T>(
+  fn: () => Promise<T>,
+  opts: { attempts?: number; baseMs?: number; maxMs?: number; retryable(err: unknown): boolean },
+): Promise<T> {
   const attempts = opts.attempts ?? 5;
   let delay = opts.baseMs ?? 200;
   for (let i = 1; ; i++) {

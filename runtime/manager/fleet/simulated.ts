@@ -51,14 +51,19 @@ export class SimulatedFleetProvider implements FleetProvider {
     this.calls.push({ op: "describe", group });
     const g = this.group(group);
     const now = this.clock();
-    const instances: GroupInstance[] = this.live(group).map((h) => ({ id: h.id, state: now >= h.readyAt ? "running" : "pending", launchedAt: new Date(h.launchedAt) }));
+    const instances: GroupInstance[] = this.live(group).map((h) => ({
+      id: h.id,
+      state: now >= h.readyAt ? "running" : "pending",
+      launchedAt: new Date(h.launchedAt),
+    }));
     return { group, desired: this.desired.get(group) ?? 0, min: 0, max: g.max, instances };
   }
 
   /** synchronous form for the simulator's inner loop */
   setDesiredNow(group: string, desired: number): SimulatedHost[] {
     const g = this.group(group);
-    if (desired > g.max || desired < 0) throw new FleetProviderError("simulated", "setDesiredCapacity", "invalid", `desired ${desired} outside 0..${g.max} for ${group}`);
+    if (desired > g.max || desired < 0)
+      throw new FleetProviderError("simulated", "setDesiredCapacity", "invalid", `desired ${desired} outside 0..${g.max} for ${group}`);
     this.desired.set(group, desired);
     const live = this.live(group);
     const added: SimulatedHost[] = [];
@@ -80,7 +85,8 @@ export class SimulatedFleetProvider implements FleetProvider {
 
   terminateNow(group: string, id: string): void {
     const h = this.hosts.get(id);
-    if (!h || h.group !== group || h.terminatedAt !== undefined) throw new FleetProviderError("simulated", "terminateInstance", "not-found", `no live host ${id} in ${group}`);
+    if (!h || h.group !== group || h.terminatedAt !== undefined)
+      throw new FleetProviderError("simulated", "terminateInstance", "not-found", `no live host ${id} in ${group}`);
     h.terminatedAt = this.clock();
     this.desired.set(group, Math.max(0, (this.desired.get(group) ?? 1) - 1));
   }

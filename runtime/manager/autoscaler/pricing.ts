@@ -1,0 +1,62 @@
+// List prices the autoscaler, the usage meter and the benchmark estimate cost
+// with. Approximate public on-demand list prices (USD per hour, Linux) and a
+// typical spot price for each; spot moves daily, so treat spot as an estimate.
+// Edit here, or pass a table, when a region's prices differ.
+
+export interface InstancePrice {
+  cloud: "aws" | "gcp" | "azure" | "local";
+  cpuMillis: number;
+  memoryMb: number;
+  gpus: number;
+  onDemandPerHour: number;
+  spotPerHour: number;
+}
+
+export const INSTANCE_PRICES: Record<string, InstancePrice> = {
+  // AWS us-east-1
+  "c7i.2xlarge": { cloud: "aws", cpuMillis: 8000, memoryMb: 16_384, gpus: 0, onDemandPerHour: 0.357, spotPerHour: 0.135 },
+  "c7i.4xlarge": { cloud: "aws", cpuMillis: 16_000, memoryMb: 32_768, gpus: 0, onDemandPerHour: 0.714, spotPerHour: 0.27 },
+  "c7i.8xlarge": { cloud: "aws", cpuMillis: 32_000, memoryMb: 65_536, gpus: 0, onDemandPerHour: 1.428, spotPerHour: 0.54 },
+  "r7i.4xlarge": { cloud: "aws", cpuMillis: 16_000, memoryMb: 131_072, gpus: 0, onDemandPerHour: 1.058, spotPerHour: 0.4 },
+  "g5.xlarge": { cloud: "aws", cpuMillis: 4000, memoryMb: 16_384, gpus: 1, onDemandPerHour: 1.006, spotPerHour: 0.4 },
+  "g5.2xlarge": { cloud: "aws", cpuMillis: 8000, memoryMb: 32_768, gpus: 1, onDemandPerHour: 1.212, spotPerHour: 0.48 },
+  // GCP us-central1
+  "c3-standard-8": { cloud: "gcp", cpuMillis: 8000, memoryMb: 32_768, gpus: 0, onDemandPerHour: 0.418, spotPerHour: 0.17 },
+  "g2-standard-8": { cloud: "gcp", cpuMillis: 8000, memoryMb: 32_768, gpus: 1, onDemandPerHour: 0.854, spotPerHour: 0.34 },
+  // Azure East US
+  Standard_F16s_v2: { cloud: "azure", cpuMillis: 16_000, memoryMb: 32_768, gpus: 0, onDemandPerHour: 0.677, spotPerHour: 0.14 },
+  Standard_NC4as_T4_v3: { cloud: "azure", cpuMillis: 4000, memoryMb: 28_672, gpus: 1, onDemandPerHour: 0.526, spotPerHour: 0.21 },
+  // the embedded region's own machine costs nothing extra
+  local: { cloud: "local", cpuMillis: 0, memoryMb: 0, gpus: 0, onDemandPerHour: 0, spotPerHour: 0 },
+};
+
+export function pricePerHour(instanceType: string, capacityType: string, table: Record<string, InstancePrice> = INSTANCE_PRICES): number {
+  const p = table[instanceType];
+  if (!p) return 0;
+  return capacityType === "spot" ? p.spotPerHour : p.onDemandPerHour;
+}
+
+export type ResolutionTier = "SD" | "HD" | "UHD";
+
+export function tierOf(height: number): ResolutionTier {
+  return height < 720 ? "SD" : height <= 1080 ? "HD" : "UHD";
+}
+
+/**
+ * AWS Elemental MediaConvert on-demand list price per output minute (basic
+ * tier, AVC/HEVC single pass, up to 30 fps, us-east-1): what the same outputs
+ * would have cost on a managed service.
+ */
+export const MEDIACONVERT_PER_OUTPUT_MINUTE: Record<ResolutionTier, number> = { SD: 0.0075, HD: 0.015, UHD: 0.03 };
+
+export function managedServiceCost(outputMinutesByTier: Partial<Record<ResolutionTier, number>>): number {
+  let usd = 0;
+  for (const [tier, minutes] of Object.entries(outputMinutesByTier))
+    usd += (minutes ?? 0) * MEDIACONVERT_PER_OUTPUT_MINUTE[tier as ResolutionTier];
+  return usd;
+}
+
+/** Per-second billing with a one-minute minimum (EC2, Compute Engine and Azure VMs alike). */
+export function billedCost(seconds: number, perHour: number): number {
+  return (Math.max(60, seconds) * perHour) / 3600;
+}
