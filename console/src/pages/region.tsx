@@ -1,0 +1,166 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError } from "../api.js";
+import { LineChart, StateBadge, fmtTime } from "../ui.js";
+
+interface Coordinator {
+  id: string;
+  hostname: string;
+  state: string;
+  capacityType: string;
+  instanceType: string;
+  pools: string[];
+  engines: { name: string; version: string; encoders: string[] }[];
+  capacity: { cpuMillis: number; memoryMb: number; gpus: number };
+  used: { cpuMillis: number; memoryMb: number; gpus: number };
+  runningTasks: number;
+  lastHeartbeat: string | null;
+}
+interface Sample {
+  ready: number;
+  running: number;
+  occupancy: number;
+}
+
+const KEEP = 60;
+const EVERY_MS = 3000;
+
+export function RegionPage() {
+  const [coordinators, setCoordinators] = useState<Coordinator[] | null>(null);
+  const [pools, setPools] = useState<{ pool: string; ready: number; running: number }[]>([]);
+  const [samples, setSamples] = useState<Sample[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let stop = false;
+    const tick = async () => {
+      try {
+        const [c, q] = await Promise.all([
+          api<{ coordinators: Coordinator[] }>("/v1/coordinators"),
+          api<{ pools: { pool: string; ready: number; running: number }[] }>("/v1/region/queue"),
+        ]);
+        if (stop) return;
+        const live = c.coordinators.filter((x) => x.state === "connected");
+        const cap = live.reduce((s, x) => s + x.capacity.cpuMillis, 0);
+        const used = live.reduce((s, x) => s + x.used.cpuMillis, 0);
+        setCoordinators(c.coordinators);
+        setPools(q.pools);
+        setSamples((prev) =>
+          [
+            ...prev,
+            {
+              ready: q.pools.reduce((s, p) => s + p.ready, 0),
+              running: q.pools.reduce((s, p) => s + p.running, 0),
+              occupancy: cap ? Math.round((100 * used) / cap) : 0,
+            },
+          ].slice(-KEEP),
+        );
+        setError(null);
+      } catch (err) {
+        setError(err instanceof ApiError && err.status === 403 ? "The region page needs an operator API key." : (err as Error).message);
+      }
+    };
+    void tick();
+    const t = setInterval(tick, EVERY_MS);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, []);
+
+  return (
+    <section>
+      <h1 tabIndex={-1}>Region</h1>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="charts">
+        <LineChart
+          title="Queue depth (tasks), sampled every 3 s"
+          series={[
+            { name: "ready", cls: "c1", values: samples.map((s) => s.ready) },
+            { name: "running", cls: "c2", values: samples.map((s) => s.running) },
+          ]}
+        />
+        <LineChart
+          title="Occupancy of connected coordinators (CPU)"
+          unit="%"
+          max={100}
+          series={[{ name: "occupancy", cls: "c3", values: samples.map((s) => s.occupancy) }]}
+        />
+      </div>
+      <h2>Pools</h2>
+      {pools.length === 0 ? (
+        <p>No tasks queued or running.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Pool</th>
+              <th scope="col">Ready</th>
+              <th scope="col">Running</th>
+            </tr>
+          </thead>
+          <tbody>
+            {pools.map((p) => (
+              <tr key={p.pool}>
+                <td>{p.pool}</td>
+                <td>{p.ready}</td>
+                <td>{p.running}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Coordinators</h2>
+      {coordinators === null ? (
+        <p>Loading…</p>
+      ) : coordinators.length === 0 ? (
+        <p>No coordinators have joined this region.</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Coordinator</th>
+                <th scope="col">State</th>
+                <th scope="col">Capacity</th>
+                <th scope="col">Used</th>
+                <th scope="col">Running tasks</th>
+                <th scope="col">Pools</th>
+                <th scope="col">Engine images</th>
+                <th scope="col">Heartbeat</th>
+              </tr>
+            </thead>
+            <tbody>
+              {coordinators.map((c) => (
+                <tr key={c.id}>
+                  <td>
+                    <code>{c.id}</code>
+                    <div class="small">
+                      {c.hostname} {c.instanceType} {c.capacityType}
+                    </div>
+                  </td>
+                  <td>
+                    <StateBadge state={c.state} />
+                  </td>
+                  <td>
+                    {c.capacity.cpuMillis / 1000} CPU · {Math.round(c.capacity.memoryMb / 1024)} GiB
+                    {c.capacity.gpus ? ` · ${c.capacity.gpus} GPU` : ""}
+                  </td>
+                  <td>
+                    {c.used.cpuMillis / 1000} CPU · {Math.round(c.used.memoryMb / 1024)} GiB
+                  </td>
+                  <td>{c.runningTasks}</td>
+                  <td>{c.pools.join(", ")}</td>
+                  <td>{c.engines.map((e) => `${e.name} ${e.version}`).join(", ")}</td>
+                  <td>{fmtTime(c.lastHeartbeat)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

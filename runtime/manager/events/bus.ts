@@ -1,0 +1,206 @@
+// The event bus: fans the store's outbox out to this replica's live consumers
+// (SSE streams, WebSockets, the webhook worker).
+//
+//   state change --tx--> outbox row --commit--> NOTIFY ff_outbox (trigger)
+//     -> any replica's sequencer numbers it per tenant --> NOTIFY ff_events
+//     -> every replica's bus wakes the subscriptions of those tenants
+//     -> each subscription reads its tenant's rows after its own cursor
+//
+// Nothing is held in memory that the database does not also have: a subscriber
+// that resumes from the last id it saw (after a restart, on another replica)
+// reads the same rows. A poll every `pollMs` covers a lost notification (the
+// listening connection dropped and reconnected).
+import { eventsSequenced } from "./metrics.js";
+import { Listener, latestEventSeq, readEventsPage, sequenceEvents, type Db, type EventEnvelope } from "../store/index.js";
+
+export type { EventEnvelope } from "../store/index.js";
+
+export interface SubscribeOptions {
+  tenant: string;
+  /** deliver events with id > afterSeq; undefined: from the tenant's latest event on */
+  afterSeq?: number;
+  jobId?: string | null;
+  /** awaited before the next event is read: a slow consumer is back-pressure, not a memory leak */
+  onEvent(e: EventEnvelope): void | Promise<void>;
+  onError?(err: unknown): void;
+}
+
+export interface Subscription {
+  readonly tenant: string;
+  /** the last id delivered (or the starting cursor) */
+  readonly cursor: number;
+  close(): void;
+}
+
+export interface EventBusOptions {
+  db: Db;
+  databaseUrl: string;
+  pollMs?: number;
+  log?(msg: string, fields?: Record<string, unknown>): void;
+}
+
+class Sub implements Subscription {
+  cursor: number;
+  closed = false;
+  private pumping = false;
+  private again = false;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly opts: SubscribeOptions,
+    start: number,
+  ) {
+    this.cursor = start;
+  }
+
+  get tenant(): string {
+    return this.opts.tenant;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.bus.remove(this);
+  }
+
+  /** reads and delivers everything after the cursor; coalesces wake-ups that arrive meanwhile */
+  pump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          for (;;) {
+            const page = await readEventsPage(this.bus.db, this.opts.tenant, { afterSeq: this.cursor, jobId: this.opts.jobId, limit: 500 });
+            for (const e of page.events) {
+              if (this.closed) return;
+              await this.opts.onEvent(e);
+              this.cursor = e.id;
+            }
+            // a job-filtered stream moves past the other jobs' events it has looked at
+            if (!this.closed) this.cursor = Math.max(this.cursor, page.scannedTo);
+            if (page.events.length < 500) break;
+          }
+        } while (this.again && !this.closed);
+      } catch (err) {
+        if (!this.closed) this.opts.onError?.(err);
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+}
+
+export class EventBus {
+  readonly db: Db;
+  private readonly subs = new Map<string, Set<Sub>>();
+  private readonly listener: Listener;
+  private timer: NodeJS.Timeout | undefined;
+  private sequencing: Promise<void> | undefined;
+  private sequenceAgain = false;
+  private readonly sequencedHandlers = new Set<(tenants: string[]) => void>();
+  private stopped = false;
+
+  constructor(private readonly opts: EventBusOptions) {
+    this.db = opts.db;
+    this.listener = new Listener(
+      opts.databaseUrl,
+      ["ff_outbox", "ff_events"],
+      (channel, payload) => {
+        if (channel === "ff_outbox") this.sequence();
+        else this.onSequenced(payload);
+      },
+      () => this.tick(),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.listener.start();
+    // rows written while no manager was up are numbered now
+    this.sequence();
+    this.timer = setInterval(() => this.tick(), this.opts.pollMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const set of this.subs.values()) for (const s of set) s.closed = true;
+    this.subs.clear();
+    await this.listener.stop();
+    await this.sequencing?.catch(() => {});
+  }
+
+  /** Called with the tenants whose streams moved (the webhook worker listens). */
+  onEvents(fn: (tenants: string[]) => void): () => void {
+    this.sequencedHandlers.add(fn);
+    return () => this.sequencedHandlers.delete(fn);
+  }
+
+  async subscribe(o: SubscribeOptions): Promise<Subscription> {
+    const start = o.afterSeq ?? (await latestEventSeq(this.db, o.tenant));
+    const sub = new Sub(this, o, start);
+    let set = this.subs.get(o.tenant);
+    if (!set) this.subs.set(o.tenant, (set = new Set()));
+    set.add(sub);
+    sub.pump();
+    return sub;
+  }
+
+  remove(sub: Sub): void {
+    const set = this.subs.get(sub.tenant);
+    set?.delete(sub);
+    if (set && set.size === 0) this.subs.delete(sub.tenant);
+  }
+
+  subscriberCount(): number {
+    let n = 0;
+    for (const s of this.subs.values()) n += s.size;
+    return n;
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.sequence();
+    for (const set of this.subs.values()) for (const s of set) s.pump();
+    for (const fn of this.sequencedHandlers) fn([]);
+  }
+
+  private onSequenced(payload: string): void {
+    let tenants: string[] = [];
+    try {
+      tenants = (JSON.parse(payload) as [string, number][]).map((x) => x[0]);
+    } catch {
+      /* malformed: the poll catches up */
+    }
+    for (const t of tenants) for (const s of this.subs.get(t) ?? []) s.pump();
+    for (const fn of this.sequencedHandlers) fn(tenants);
+  }
+
+  /** runs the sequencer; calls that arrive while it runs are folded into one more run */
+  private sequence(): void {
+    if (this.stopped) return;
+    if (this.sequencing) {
+      this.sequenceAgain = true;
+      return;
+    }
+    this.sequencing = (async () => {
+      try {
+        do {
+          this.sequenceAgain = false;
+          const moved = await sequenceEvents(this.db);
+          if (moved.numbered > 0) eventsSequenced.inc(moved.numbered);
+          if (moved.numbered === 5000) this.sequenceAgain = true;
+        } while (this.sequenceAgain && !this.stopped);
+      } catch (err) {
+        if (!this.stopped) this.opts.log?.("event sequencer failed", { error: String(err) });
+      } finally {
+        this.sequencing = undefined;
+      }
+    })();
+  }
+}
