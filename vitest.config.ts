@@ -2,9 +2,17 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["runtime/**/*.test.ts", "components/**/*.test.ts", "stacks/**/*.test.ts", "policies/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts"],
+    include: [
+      "runtime/**/*.test.ts",
+      "components/**/*.test.ts",
+      "stacks/**/*.test.ts",
+      "policies/**/*.test.ts",
+      "test/**/*.test.ts",
+      "bench/**/*.test.ts",
+    ],
     exclude: ["node_modules/**", ".framefleet/**"],
-    testTimeout: 60_000,
+    // integration tests run real ffmpeg jobs through a whole region; two cores are shared by two test files
+    testTimeout: 240_000,
     hookTimeout: 120_000,
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   const region = await benchRegion({ maxCoordinators: 1, coordinatorCpuMillis: 1000 });
   try {
     const source = path.join(region.storeRoot, "inputs", "overhead.mp4");
-    console.log(`bench:overhead — demo ladder on a ${SECONDS}-second 720p source; platform vs the same engine run directly, one task at a time`);
+    console.log(
+      `bench:overhead — demo ladder on a ${SECONDS}-second 720p source; platform vs the same engine run directly, one task at a time`,
+    );
     await makeTestSource(source, { seconds: SECONDS, width: 1280, height: 720, fps: 25, audio: true });
 
     const direct = async () => {
@@ -31,13 +33,18 @@ async function main(): Promise<void> {
       const store = new FsStore("local", region.storeRoot);
       const r = await runLocalJob({
         jobId: `direct-${Date.now()}`,
-        composition: readComposition(LADDER, "store://local/inputs/overhead.mp4", `store://local/outputs/direct-${Date.now()}/`) as unknown as Composition,
+        composition: readComposition(
+          LADDER,
+          "store://local/inputs/overhead.mp4",
+          `store://local/outputs/direct-${Date.now()}/`,
+        ) as unknown as Composition,
         resolveStore: () => store,
         concurrency: 1,
       });
       return { seconds: (performance.now() - t0) / 1000, state: r.state };
     };
-    const platform = () => timeJob(region.client, readComposition(LADDER, "store://local/inputs/overhead.mp4", `store://local/outputs/platform-${Date.now()}/`));
+    const platform = () =>
+      timeJob(region.client, readComposition(LADDER, "store://local/inputs/overhead.mp4", `store://local/outputs/platform-${Date.now()}/`));
 
     // alternate the two so drift in the machine's load hits both alike
     const d1 = await direct();

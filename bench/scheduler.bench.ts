@@ -15,7 +15,14 @@ import os from "node:os";
 import path from "node:path";
 import { startEmbeddedPostgres } from "../runtime/manager/store/embedded.js";
 import {
-  createDb, finishAttempt, insertCoordinator, insertJob, markConnected, migrate, type Db, type LeasedTask,
+  createDb,
+  finishAttempt,
+  insertCoordinator,
+  insertJob,
+  markConnected,
+  migrate,
+  type Db,
+  type LeasedTask,
 } from "../runtime/manager/store/index.js";
 import { Scheduler } from "../runtime/manager/scheduler/scheduler.js";
 import { FinishBatcher } from "../runtime/manager/rpc/finish-batcher.js";
@@ -36,14 +43,29 @@ function pct(xs: number[], p: number): number {
 
 const noopTasks = (): PlannedTask[] =>
   Array.from({ length: TASKS_PER_JOB }, (_, i) => ({
-    key: `noop:${i}`, kind: "noop", pool: "encode", requirements: { cpuMillis: 1000, memoryMb: 64, gpus: 0 }, dependsOn: [], maxAttempts: 3, spec: { ms: HOLD_MS },
+    key: `noop:${i}`,
+    kind: "noop",
+    pool: "encode",
+    requirements: { cpuMillis: 1000, memoryMb: 64, gpus: 0 },
+    dependsOn: [],
+    maxAttempts: 3,
+    spec: { ms: HOLD_MS },
   }));
 
 async function setupCoordinators(db: Db, prefix: string): Promise<void> {
   for (let i = 0; i < COORDINATORS; i++) {
     const id = `${prefix}-${i}`;
     await insertCoordinator(db, { id, region: "bench", hostname: id, certSerial: "0", certNotAfter: new Date(Date.now() + 86400e3) });
-    await markConnected(db, id, "bench", id, { cpuMillis: SLOTS * 1000, memoryMb: 64_000, gpus: 0, engines: [{ name: "ffmpeg", version: "5.1.9", encoders: [] }], pools: [], capacityType: "simulated", instanceType: "sim", detail: {} });
+    await markConnected(db, id, "bench", id, {
+      cpuMillis: SLOTS * 1000,
+      memoryMb: 64_000,
+      gpus: 0,
+      engines: [{ name: "ffmpeg", version: "5.1.9", encoders: [] }],
+      pools: [],
+      capacityType: "simulated",
+      instanceType: "sim",
+      detail: {},
+    });
   }
 }
 
@@ -65,8 +87,13 @@ async function submitLoad(db: Db, onSubmitted: (jobId: string, at: number) => vo
     while (submitted < due && inflight.size < 16) {
       submitted++;
       const at = performance.now();
-      const p = insertJob(db, { tenant: "bench", priority: 50, composition: {}, engine: { name: "ffmpeg", version: "5.1" }, tasks: noopTasks() })
-        .then(({ job }) => onSubmitted(job.id, at));
+      const p = insertJob(db, {
+        tenant: "bench",
+        priority: 50,
+        composition: {},
+        engine: { name: "ffmpeg", version: "5.1" },
+        tasks: noopTasks(),
+      }).then(({ job }) => onSubmitted(job.id, at));
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     }
@@ -87,7 +114,10 @@ async function runScheduler(url: string): Promise<Run> {
   // results go through the same batcher the gRPC worker handler uses
   const finisher = new FinishBatcher(db);
   const scheduler = new Scheduler({
-    db, dbUrl: url, heartbeatTimeoutMs: 3_600_000, idlePassMs: 5,
+    db,
+    dbUrl: url,
+    heartbeatTimeoutMs: 3_600_000,
+    idlePassMs: 5,
     finalizeJob: async () => {},
     deliver: async (leased: LeasedTask[]) => {
       const now = performance.now();
@@ -98,7 +128,9 @@ async function runScheduler(url: string): Promise<Run> {
         // the simulated worker runs for HOLD_MS, then reports through the store like the gRPC handler
         const p = new Promise((r) => setTimeout(r, HOLD_MS))
           .then(() => finisher.finish({ taskId: l.id, epoch: l.epoch, outcome: "succeeded", result: {} }))
-          .then(() => { completed++; });
+          .then(() => {
+            completed++;
+          });
         finishing.add(p);
         void p.finally(() => finishing.delete(p));
       }
@@ -106,7 +138,11 @@ async function runScheduler(url: string): Promise<Run> {
   });
   scheduler.start();
   const t0 = performance.now();
-  const total = await submitLoad(db, (id, at) => submittedAt.set(id, at), () => false);
+  const total = await submitLoad(
+    db,
+    (id, at) => submittedAt.set(id, at),
+    () => false,
+  );
   while (completed < total && performance.now() - t0 < (SECONDS + 30) * 1000) await new Promise((r) => setTimeout(r, 20));
   const seconds = (performance.now() - t0) / 1000;
   await scheduler.stop();
@@ -126,31 +162,45 @@ async function runClaimOneQueue(url: string): Promise<Run> {
   let stopping = false;
   const finishing = new Set<Promise<unknown>>();
   // one poller per free slot would be 1,600 connections; 16 concurrent claimers stand in for them
-  const claimers = Array.from({ length: 16 }, (_, n) => (async () => {
-    while (!stopping) {
-      const coord = `queue-${(n * 7919 + placed) % COORDINATORS}`;
-      const r = await db.query<{ id: string; job_id: string; epoch: number }>(
-        `WITH c AS (SELECT id FROM tasks WHERE state = 'ready' ORDER BY priority DESC, ready_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+  const claimers = Array.from({ length: 16 }, (_, n) =>
+    (async () => {
+      while (!stopping) {
+        const coord = `queue-${(n * 7919 + placed) % COORDINATORS}`;
+        const r = await db.query<{ id: string; job_id: string; epoch: number }>(
+          `WITH c AS (SELECT id FROM tasks WHERE state = 'ready' ORDER BY priority DESC, ready_at LIMIT 1 FOR UPDATE SKIP LOCKED)
          UPDATE tasks t SET state = 'leased', attempt = attempt + 1, epoch = nextval('lease_epoch'), coordinator_id = $1
-         FROM c WHERE t.id = c.id RETURNING t.id, t.job_id, t.epoch`, [coord]);
-      const row = r.rows[0];
-      if (!row) {
-        await new Promise((res) => setTimeout(res, 5));
-        continue;
+         FROM c WHERE t.id = c.id RETURNING t.id, t.job_id, t.epoch`,
+          [coord],
+        );
+        const row = r.rows[0];
+        if (!row) {
+          await new Promise((res) => setTimeout(res, 5));
+          continue;
+        }
+        await db.query("INSERT INTO attempts (task_id, attempt, epoch, coordinator_id, state) VALUES ($1, 1, $2, $3, 'leased')", [
+          row.id,
+          row.epoch,
+          coord,
+        ]);
+        placed++;
+        const at = submittedAt.get(row.job_id);
+        if (at !== undefined) latencies.push(performance.now() - at);
+        const p = new Promise((res) => setTimeout(res, HOLD_MS))
+          .then(() => finishAttempt(db, { taskId: row.id, epoch: row.epoch, outcome: "succeeded", result: {} }))
+          .then(() => {
+            completed++;
+          });
+        finishing.add(p);
+        void p.finally(() => finishing.delete(p));
       }
-      await db.query("INSERT INTO attempts (task_id, attempt, epoch, coordinator_id, state) VALUES ($1, 1, $2, $3, 'leased')", [row.id, row.epoch, coord]);
-      placed++;
-      const at = submittedAt.get(row.job_id);
-      if (at !== undefined) latencies.push(performance.now() - at);
-      const p = new Promise((res) => setTimeout(res, HOLD_MS))
-        .then(() => finishAttempt(db, { taskId: row.id, epoch: row.epoch, outcome: "succeeded", result: {} }))
-        .then(() => { completed++; });
-      finishing.add(p);
-      void p.finally(() => finishing.delete(p));
-    }
-  })());
+    })(),
+  );
   const t0 = performance.now();
-  const total = await submitLoad(db, (id, at) => submittedAt.set(id, at), () => false);
+  const total = await submitLoad(
+    db,
+    (id, at) => submittedAt.set(id, at),
+    () => false,
+  );
   while (completed < total && performance.now() - t0 < (SECONDS + 30) * 1000) await new Promise((r) => setTimeout(r, 20));
   const seconds = (performance.now() - t0) / 1000;
   stopping = true;
@@ -173,15 +223,19 @@ async function main(): Promise<void> {
     return url;
   };
   try {
-    console.log(`bench:scheduler — ${COORDINATORS} simulated coordinators × ${SLOTS} slots, ${RATE} no-op tasks/s offered for ${SECONDS} s (${TASKS_PER_JOB} tasks per job), durable PostgreSQL ${os.cpus().length} cores`);
-    console.log("simulated: coordinators (connected rows with capacity) and workers (report through the store after a 20 ms hold); real: PostgreSQL, the scheduler, placement, leasing and result handling");
+    console.log(
+      `bench:scheduler — ${COORDINATORS} simulated coordinators × ${SLOTS} slots, ${RATE} no-op tasks/s offered for ${SECONDS} s (${TASKS_PER_JOB} tasks per job), durable PostgreSQL ${os.cpus().length} cores`,
+    );
+    console.log(
+      "simulated: coordinators (connected rows with capacity) and workers (report through the store after a 20 ms hold); real: PostgreSQL, the scheduler, placement, leasing and result handling",
+    );
     const ours = await runScheduler(await mk("bench_sched"));
     const base = await runClaimOneQueue(await mk("bench_queue"));
     const line = (name: string, r: Run) =>
       `${name.padEnd(28)} placed ${(r.placed / r.seconds).toFixed(0).padStart(6)} tasks/s   completed ${(r.completed / r.seconds).toFixed(0).padStart(6)} tasks/s   submit-to-start p50 ${pct(r.startLatencyMs, 50).toFixed(1)} ms  p99 ${pct(r.startLatencyMs, 99).toFixed(1)} ms`;
     console.log(line("framefleet scheduler", ours));
     console.log(line("baseline: claim-one queue", base));
-    const ratio = (ours.completed / ours.seconds) / (base.completed / base.seconds);
+    const ratio = ours.completed / ours.seconds / (base.completed / base.seconds);
     console.log(`ratio (framefleet / baseline completed tasks/s): ${ratio.toFixed(2)}`);
     const okRate = ours.completed / ours.seconds >= 1000;
     const okP99 = pct(ours.startLatencyMs, 99) <= 250;

@@ -7,5 +7,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-const r = spawnSync(process.execPath, ["--disable-warning=DEP0123", "--import", tsx, path.join(here, "..", "runtime", "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+const r = spawnSync(
+  process.execPath,
+  ["--disable-warning=DEP0123", "--import", tsx, path.join(here, "..", "runtime", "cli", "main.ts"), ...process.argv.slice(2)],
+  { stdio: "inherit" },
+);
 process.exit(r.status ?? 1);

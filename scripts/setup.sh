@@ -21,3 +21,6 @@ fi
 
 # npm packages as locked; install scripts run only for the packages package.json allows
 npm ci --no-audit --no-fund
+
+# the web console the manager serves at / (built here, no CDN at run time)
+npm run console:build --silent

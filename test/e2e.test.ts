@@ -34,23 +34,31 @@ describe("a region end to end", () => {
     expect(submitted.status).toBe(201);
     const id = submitted.body.id as string;
 
-    const job = await waitFor("the job to finish", async () => {
-      const r = await region.api(`/v1/jobs/${id}`, { key });
-      return ["succeeded", "failed", "partial", "cancelled"].includes(r.body.state) ? r.body : undefined;
-    }, 120_000, 300);
+    const job = await waitFor(
+      "the job to finish",
+      async () => {
+        const r = await region.api(`/v1/jobs/${id}`, { key });
+        return ["succeeded", "failed", "partial", "cancelled"].includes(r.body.state) ? r.body : undefined;
+      },
+      120_000,
+      300,
+    );
     expect(job.state, JSON.stringify(job, null, 2)).toBe("succeeded");
     expect(job.tasks.every((t: { state: string }) => t.state === "succeeded" || t.state === "skipped")).toBe(true);
 
     const audit = await region.api(`/v1/jobs/${id}/audit`, { key });
     expect(audit.status).toBe(200);
     const kinds = new Set(audit.body.records.map((e: { kind: string }) => e.kind));
-    for (const k of ["job.submitted", "input.sha256", "ffprobe", "ffmpeg.argv", "output.sha256", "job.succeeded"]) expect(kinds, `audit has ${k}`).toContain(k);
+    for (const k of ["job.submitted", "input.sha256", "ffprobe", "ffmpeg.argv", "output.sha256", "job.succeeded"])
+      expect(kinds, `audit has ${k}`).toContain(k);
 
     const outDir = path.join(region.storeRoot, "outputs", "clip");
     const files = fs.readdirSync(outDir, { recursive: true }).map(String);
     const mp4 = files.find((f) => f.endsWith(".mp4"));
     expect(mp4, `outputs: ${files.join(", ")}`).toBeDefined();
-    const probe = JSON.parse(execFileSync("ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", path.join(outDir, mp4!)]).toString());
+    const probe = JSON.parse(
+      execFileSync("ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", path.join(outDir, mp4!)]).toString(),
+    );
     expect(probe.streams.find((s: { codec_type: string }) => s.codec_type === "video").height).toBe(240);
     expect(Math.abs(Number(probe.format.duration) - 2)).toBeLessThan(0.1);
 

@@ -5,7 +5,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestRegion, waitFor, type TestRegion } from "./support/region.js";
-import { startRegion } from "../runtime/cli/region.js";
 import { makeTestSource } from "../runtime/engine/testsrc.js";
 import { createSecretToken } from "../runtime/pki/index.js";
 import { insertJoinToken } from "../runtime/manager/store/index.js";
@@ -17,7 +16,11 @@ const composition = (out: string) => ({
   engine: { name: "ffmpeg", version: "5.1" },
   input: { uri: "store://local/inputs/long.mp4" },
   output: { uri: `store://local/outputs/${out}/` },
-  video: { renditions: [{ name: "hq", height: 720, codec: "h264", preset: "slow", rateControl: { mode: "vbr", bitrateKbps: 3000, maxrateKbps: 4500 } }] },
+  video: {
+    renditions: [
+      { name: "hq", height: 720, codec: "h264", preset: "slow", rateControl: { mode: "vbr", bitrateKbps: 3000, maxrateKbps: 4500 } },
+    ],
+  },
   packaging: { mp4: {} },
 });
 
@@ -28,16 +31,23 @@ async function encodeRunning(region: TestRegion, key: string, id: string): Promi
 }
 
 async function finished(region: TestRegion, key: string, id: string, timeoutMs = 180_000) {
-  return waitFor("the job to finish", async () => {
-    const r = await region.api(`/v1/jobs/${id}`, { key });
-    return ["succeeded", "failed", "partial", "cancelled"].includes(r.body.state) ? r.body : undefined;
-  }, timeoutMs, 300);
+  return waitFor(
+    "the job to finish",
+    async () => {
+      const r = await region.api(`/v1/jobs/${id}`, { key });
+      return ["succeeded", "failed", "partial", "cancelled"].includes(r.body.state) ? r.body : undefined;
+    },
+    timeoutMs,
+    300,
+  );
 }
 
 async function attemptsOf(region: TestRegion, jobId: string, keyPrefix: string) {
   const r = await region.manager.db.query<{ attempt: number; state: string; coordinator_id: string }>(
     `SELECT a.attempt, a.state, a.coordinator_id FROM attempts a JOIN tasks t ON t.id = a.task_id
-     WHERE t.job_id = $1 AND t.key LIKE $2 ORDER BY a.attempt`, [jobId, `${keyPrefix}%`]);
+     WHERE t.job_id = $1 AND t.key LIKE $2 ORDER BY a.attempt`,
+    [jobId, `${keyPrefix}%`],
+  );
   return r.rows;
 }
 
@@ -45,7 +55,13 @@ describe("a coordinator killed with SIGKILL mid-task", () => {
   let region: TestRegion;
   beforeAll(async () => {
     region = await startTestRegion({ heartbeatTimeoutMs: 3000, idleTimeoutMs: 30_000 });
-    await makeTestSource(path.join(region.storeRoot, "inputs", "long.mp4"), { seconds: 8, width: 1280, height: 720, fps: 25, audio: false });
+    await makeTestSource(path.join(region.storeRoot, "inputs", "long.mp4"), {
+      seconds: 8,
+      width: 1280,
+      height: 720,
+      fps: 25,
+      audio: false,
+    });
   });
   afterAll(async () => region?.cleanup());
 
@@ -67,10 +83,16 @@ describe("a coordinator killed with SIGKILL mid-task", () => {
     expect(attempts[0]!.coordinator_id).toBe(victims[0]!.coordinatorId);
     expect(attempts.at(-1)!.coordinator_id).not.toBe(victims[0]!.coordinatorId);
     // the committed output exists once, and no attempt's staging is left behind
-    const out = fs.readdirSync(path.join(region.storeRoot, "outputs", "killed"), { recursive: true }).map(String).filter((f) => f.endsWith(".mp4"));
+    const out = fs
+      .readdirSync(path.join(region.storeRoot, "outputs", "killed"), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith(".mp4"));
     expect(out).toHaveLength(1);
     const audit = await region.api(`/v1/jobs/${id}/audit`, { key });
-    const succeededAttempts = audit.body.records.filter((r: { kind: string; taskKey: string; data: { outcome: string } }) => r.kind === "task.attempt" && r.taskKey?.startsWith("encode") && r.data.outcome === "succeeded");
+    const succeededAttempts = audit.body.records.filter(
+      (r: { kind: string; taskKey: string; data: { outcome: string } }) =>
+        r.kind === "task.attempt" && r.taskKey?.startsWith("encode") && r.data.outcome === "succeeded",
+    );
     expect(succeededAttempts).toHaveLength(1);
   });
 });
@@ -85,14 +107,32 @@ describe("a manager restarted mid-job", () => {
 
   it("loses nothing: the coordinator reconnects, the running worker reports to the new manager, the job completes", async () => {
     region = await startTestRegion({ fleet: false, heartbeatTimeoutMs: 20_000 });
-    await makeTestSource(path.join(region.storeRoot, "inputs", "long.mp4"), { seconds: 8, width: 1280, height: 720, fps: 25, audio: false });
+    await makeTestSource(path.join(region.storeRoot, "inputs", "long.mp4"), {
+      seconds: 8,
+      width: 1280,
+      height: 720,
+      fps: 25,
+      audio: false,
+    });
     const tok = createSecretToken("ffjt");
-    await insertJoinToken(region.manager.db, { id: tok.lookupId, hash: tok.hash, region: "local", expiresAt: new Date(Date.now() + 60_000) });
+    await insertJoinToken(region.manager.db, {
+      id: tok.lookupId,
+      hash: tok.hash,
+      region: "local",
+      expiresAt: new Date(Date.now() + 60_000),
+    });
     const entry = tsEntry("coordinator/main.ts");
     const stateDir = path.join(region.dataDir, "manual-coordinator");
     coordinator = spawn(entry.command, entry.args, {
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, FRAMEFLEET_MANAGER: region.manager.urls.grpc, FRAMEFLEET_JOIN: region.manager.urls.join, FRAMEFLEET_JOIN_TOKEN: tok.token, FRAMEFLEET_TRUST_FILE: region.trustFile, FRAMEFLEET_STATE_DIR: stateDir },
+      env: {
+        ...process.env,
+        FRAMEFLEET_MANAGER: region.manager.urls.grpc,
+        FRAMEFLEET_JOIN: region.manager.urls.join,
+        FRAMEFLEET_JOIN_TOKEN: tok.token,
+        FRAMEFLEET_TRUST_FILE: region.trustFile,
+        FRAMEFLEET_STATE_DIR: stateDir,
+      },
     });
     const key = await region.key("acme");
     const sub = await region.api("/v1/jobs", { method: "POST", key, json: { composition: composition("restart") } });

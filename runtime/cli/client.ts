@@ -5,7 +5,9 @@ export class ApiError extends Error {
     readonly problem: { title?: string; detail?: string; errors?: { field: string; reason: string }[] } | undefined,
   ) {
     const fields = problem?.errors?.map((e) => `  ${e.field}: ${e.reason}`).join("\n");
-    super(`${status} ${problem?.title ?? "error"}${problem?.detail ? `: ${problem.detail}` : ""}${fields ? `\n${fields}` : ""}`);
+    const title = problem?.title ?? "error";
+    const detail = problem?.detail && !problem.detail.startsWith(title) ? `: ${problem.detail}` : "";
+    super(`${status} ${title}${detail}${fields ? `\n${fields}` : ""}`);
   }
 }
 

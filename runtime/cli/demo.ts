@@ -10,7 +10,14 @@ import { ApiClient } from "./client.js";
 import { watchJob, type JobView } from "./watch.js";
 import { makeTestSource } from "../engine/testsrc.js";
 
-export const LADDER = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "examples", "compositions", "hls-dash-ladder.json");
+export const LADDER = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "examples",
+  "compositions",
+  "hls-dash-ladder.json",
+);
 
 export interface DemoOptions {
   dataDir: string;
@@ -31,7 +38,9 @@ export interface DemoResult {
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const t0 = performance.now();
-  const say = (s: string) => { if (!o.json) process.stderr.write(s + "\n"); };
+  const say = (s: string) => {
+    if (!o.json) process.stderr.write(s + "\n");
+  };
   say("starting an embedded region (PostgreSQL, manager, local fleet) ...");
   const region = await startRegion({ dataDir: o.dataDir, httpPort: 0, grpcPort: 0, joinPort: 0, idleTimeoutMs: 5000, log: o.log });
   try {
@@ -51,8 +60,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const client = new ApiClient(region.manager.urls.http, key);
     const job = await client.request<{ id: string }>("POST", "/v1/jobs", { composition });
     say(`submitted job ${job.id}`);
-    const done: JobView & { outputs?: { committed?: string[]; missing?: unknown[] }; tasks: (JobView["tasks"][number] & { startedAt?: string; finishedAt?: string })[] } =
-      await watchJob(client, job.id, { quiet: o.json }) as never;
+    const done: JobView & {
+      outputs?: { committed?: string[]; missing?: unknown[] };
+      tasks: (JobView["tasks"][number] & { startedAt?: string; finishedAt?: string })[];
+    } = (await watchJob(client, job.id, { quiet: o.json })) as never;
     const committed = done.outputs?.committed ?? [];
     const toPath = (ref: string) => path.join(region.storeRoot, ref.replace(/^store:\/\/local\//, ""));
     const master = committed.find((c) => /master\.m3u8$/.test(c)) ?? committed.find((c) => c.endsWith(".m3u8"));
@@ -65,7 +76,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const result: DemoResult = {
       jobId: job.id,
       state: done.state,
-      outputs: { committed: committed.map(toPath), masterPlaylist: master ? toPath(master) : undefined, dashManifest: mpd ? toPath(mpd) : undefined, missing: done.outputs?.missing ?? [] },
+      outputs: {
+        committed: committed.map(toPath),
+        masterPlaylist: master ? toPath(master) : undefined,
+        dashManifest: mpd ? toPath(mpd) : undefined,
+        missing: done.outputs?.missing ?? [],
+      },
       stages,
       wallSeconds: Math.round((performance.now() - t0) / 10) / 100,
     };

@@ -15,7 +15,9 @@ import { DatabaseUnavailableError, redactUrl } from "../manager/store/index.js";
 const program = new Command();
 program.name("framefleet").description("Run and use a framefleet transcoding region").version("0.1.0");
 
-const dataDirOption = new Option("--data-dir <dir>", "where the embedded region keeps its state").default(process.env.FRAMEFLEET_DATA_DIR ?? ".framefleet");
+const dataDirOption = new Option("--data-dir <dir>", "where the embedded region keeps its state").default(
+  process.env.FRAMEFLEET_DATA_DIR ?? ".framefleet",
+);
 
 function log(msg: string, fields?: Record<string, unknown>): void {
   process.stderr.write(JSON.stringify({ t: new Date().toISOString(), c: "manager", msg, ...fields }) + "\n");
@@ -42,8 +44,16 @@ program
   .option("--idle-timeout <seconds>", "retire an idle local coordinator after", (v) => Number(v) * 1000, 60_000)
   .action(async (o) => {
     const region = await startRegion({
-      dataDir: o.dataDir, region: o.region, databaseUrl: process.env.DATABASE_URL, host: o.host,
-      httpPort: o.httpPort, grpcPort: o.grpcPort, joinPort: o.joinPort, maxCoordinators: o.maxCoordinators, idleTimeoutMs: o.idleTimeout, log,
+      dataDir: o.dataDir,
+      region: o.region,
+      databaseUrl: process.env.DATABASE_URL,
+      host: o.host,
+      httpPort: o.httpPort,
+      grpcPort: o.grpcPort,
+      joinPort: o.joinPort,
+      maxCoordinators: o.maxCoordinators,
+      idleTimeoutMs: o.idleTimeout,
+      log,
     });
     const info = readRegionInfo(region.dataDir)!;
     process.stdout.write(`framefleet region "${info.region}" is up
@@ -113,8 +123,12 @@ withClient(program.command("submit <file>").description("submit a composition (J
   .action(async (file: string, o) => {
     const composition = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
     const c = client(o);
-    const job = await c.request<{ id: string; state: string }>("POST", "/v1/jobs", { composition, ...(o.priority !== undefined ? { priority: o.priority } : {}) },
-      o.idempotencyKey ? { "idempotency-key": o.idempotencyKey } : {});
+    const job = await c.request<{ id: string; state: string }>(
+      "POST",
+      "/v1/jobs",
+      { composition, ...(o.priority !== undefined ? { priority: o.priority } : {}) },
+      o.idempotencyKey ? { "idempotency-key": o.idempotencyKey } : {},
+    );
     process.stdout.write(`${job.id}\n`);
     if (o.watch) {
       const done = await watchJob(c, job.id);
@@ -123,11 +137,13 @@ withClient(program.command("submit <file>").description("submit a composition (J
     }
   });
 
-withClient(program.command("jobs").description("list jobs")).option("--state <state>").action(async (o) => {
-  const q = o.state ? `?state=${encodeURIComponent(o.state)}` : "";
-  const page = await client(o).request<{ jobs: { id: string; state: string; createdAt: string }[] }>("GET", `/v1/jobs${q}`);
-  for (const j of page.jobs) process.stdout.write(`${j.id}  ${j.state.padEnd(10)} ${j.createdAt}\n`);
-});
+withClient(program.command("jobs").description("list jobs"))
+  .option("--state <state>")
+  .action(async (o) => {
+    const q = o.state ? `?state=${encodeURIComponent(o.state)}` : "";
+    const page = await client(o).request<{ jobs: { id: string; state: string; createdAt: string }[] }>("GET", `/v1/jobs${q}`);
+    for (const j of page.jobs) process.stdout.write(`${j.id}  ${j.state.padEnd(10)} ${j.createdAt}\n`);
+  });
 
 withClient(program.command("job <id>").description("show a job")).action(async (id: string, o) => {
   process.stdout.write(JSON.stringify(await client(o).request("GET", `/v1/jobs/${id}`), null, 2) + "\n");
@@ -147,7 +163,11 @@ withClient(program.command("watch <id>").description("watch a job until it ends"
 program
   .command("demo")
   .description("start an embedded region, encode a test source to an HLS + DASH ladder, print where the output is")
-  .addOption(new Option("--data-dir <dir>", "state directory for the demo region").default(path.join(process.env.FRAMEFLEET_DATA_DIR ?? ".framefleet", "demo")))
+  .addOption(
+    new Option("--data-dir <dir>", "state directory for the demo region").default(
+      path.join(process.env.FRAMEFLEET_DATA_DIR ?? ".framefleet", "demo"),
+    ),
+  )
   .option("--input <file>", "encode this file instead of a generated test source")
   .option("--seconds <n>", "length of the generated test source", (v) => Number(v), 20)
   .option("--composition <file>", "composition to run (default: examples/compositions/hls-dash-ladder.json)")
@@ -155,10 +175,34 @@ program
   .option("--verbose", "log the region's activity")
   .action(async (o) => {
     if (!Number.isFinite(o.seconds) || o.seconds < 1 || o.seconds > 3600) throw new Error("--seconds must be between 1 and 3600");
-    const r = await runDemo({ dataDir: o.dataDir, input: o.input, seconds: o.seconds, composition: o.composition, json: !!o.json, log: o.verbose ? log : undefined });
+    const r = await runDemo({
+      dataDir: o.dataDir,
+      input: o.input,
+      seconds: o.seconds,
+      composition: o.composition,
+      json: !!o.json,
+      log: o.verbose ? log : undefined,
+    });
     if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
     else if (r.outputs.masterPlaylist) process.stdout.write(r.outputs.masterPlaylist + "\n");
     if (r.state !== "succeeded") process.exitCode = 1;
+  });
+
+program
+  .command("policy")
+  .description("security policy pack")
+  .command("check <stackDir>")
+  .description("run the policy pack over a stack program under Pulumi's mocks (no Pulumi CLI needed)")
+  .option("--config <file>", "policy config (CrossGuard's format)")
+  .option("--stack <name>", "stack config to use")
+  .option("--json", "print violations as JSON")
+  .action(async (dir: string, o) => {
+    const { main } = await import("../../policies/cli.js");
+    const args = ["check", dir];
+    if (o.config) args.push("--config", o.config);
+    if (o.stack) args.push("--stack", o.stack);
+    if (o.json) args.push("--json");
+    process.exitCode = await main(args);
   });
 
 program

@@ -96,44 +96,67 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
     engine: {
-      validateComposition: validateComposition as unknown as (input: unknown) => { ok: true; value: CompositionLike } | { ok: false; errors: { field: string; reason: string }[] },
+      validateComposition: validateComposition as unknown as (
+        input: unknown,
+      ) => { ok: true; value: CompositionLike } | { ok: false; errors: { field: string; reason: string }[] },
       planJob: (c, o) => planJob(c as unknown as Composition, o),
       commit: (args) => commitOutputs({ ...args, composition: args.composition as unknown as Composition }),
       compositionSchema: CompositionSchema,
     },
-    fleet: opts.fleet === false ? undefined : {
-      stateRoot: path.join(dataDir, "coordinators"),
-      maxCoordinators: opts.maxCoordinators ?? 1,
-      idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
-      cpuMillis: opts.coordinatorCpuMillis,
-      memoryMb: opts.coordinatorMemoryMb,
-      env: opts.coordinatorEnv,
-    },
+    fleet:
+      opts.fleet === false
+        ? undefined
+        : {
+            stateRoot: path.join(dataDir, "coordinators"),
+            maxCoordinators: opts.maxCoordinators ?? 1,
+            idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+            cpuMillis: opts.coordinatorCpuMillis,
+            memoryMb: opts.coordinatorMemoryMb,
+            env: opts.coordinatorEnv,
+          },
     webhooks: opts.webhooks,
     log: opts.log,
   });
 
   let manager: Manager;
   try {
-    manager = await startManager(managerConfig({ http: opts.httpPort ?? 8080, grpc: opts.grpcPort ?? 50051, join: opts.joinPort ?? 50052 }));
+    manager = await startManager(
+      managerConfig({ http: opts.httpPort ?? 8080, grpc: opts.grpcPort ?? 50051, join: opts.joinPort ?? 50052 }),
+    );
   } catch (err) {
     await database?.stop();
     throw err;
   }
-  const info: RegionInfo = { pid: process.pid, region, databaseUrl, http: manager.urls.http, grpc: manager.urls.grpc, join: manager.urls.join, trustFile };
+  const info: RegionInfo = {
+    pid: process.pid,
+    region,
+    databaseUrl,
+    http: manager.urls.http,
+    grpc: manager.urls.grpc,
+    join: manager.urls.join,
+    trustFile,
+  };
   fs.writeFileSync(regionInfoPath(dataDir), JSON.stringify(info, null, 2), { mode: 0o600 });
   return {
     get manager() {
       return manager;
     },
     async restartManager(o: { downtimeMs?: number } = {}) {
-      const ports = { http: Number(new URL(manager.urls.http).port), grpc: Number(manager.urls.grpc.split(":").pop()), join: Number(manager.urls.join.split(":").pop()) };
+      const ports = {
+        http: Number(new URL(manager.urls.http).port),
+        grpc: Number(manager.urls.grpc.split(":").pop()),
+        join: Number(manager.urls.join.split(":").pop()),
+      };
       await manager.stop();
       if (o.downtimeMs) await new Promise((r) => setTimeout(r, o.downtimeMs));
       manager = await startManager(managerConfig(ports));
       return manager;
     },
-    database, databaseUrl, dataDir, storeRoot, trustFile,
+    database,
+    databaseUrl,
+    dataDir,
+    storeRoot,
+    trustFile,
     async stop() {
       await manager.stop();
       await database?.stop();

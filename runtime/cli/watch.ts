@@ -15,7 +15,12 @@ export const TERMINAL = new Set(["succeeded", "partial", "failed", "cancelled"])
 
 export async function watchJob(client: ApiClient, id: string, opts: { quiet?: boolean; pollMs?: number } = {}): Promise<JobView> {
   const tty = process.stderr.isTTY && !opts.quiet;
-  const multi = tty ? new cliProgress.MultiBar({ format: " {key} |{bar}| {percentage}% {state}", hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const multi = tty
+    ? new cliProgress.MultiBar(
+        { format: " {key} |{bar}| {percentage}% {state}", hideCursor: true, clearOnComplete: false, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   const bars = new Map<string, cliProgress.SingleBar>();
   let lastLine = "";
   for (;;) {

@@ -36,14 +36,18 @@ export function parseNvidiaSmi(csv: string): GpuDevice[] {
 
 export async function discoverGpus(nvidiaSmi = "nvidia-smi"): Promise<GpuDevice[]> {
   try {
-    const { stdout } = await run(nvidiaSmi, ["--query-gpu=index,name,memory.total,uuid", "--format=csv,noheader,nounits"], { timeout: 10_000 });
+    const { stdout } = await run(nvidiaSmi, ["--query-gpu=index,name,memory.total,uuid", "--format=csv,noheader,nounits"], {
+      timeout: 10_000,
+    });
     return parseNvidiaSmi(stdout);
   } catch {
     return []; // no driver, no GPUs: a CPU host
   }
 }
 
-export async function discoverCapacity(opts: { cpuMillis?: number; memoryMb?: number; ffmpegPath?: string; ffprobePath?: string } = {}): Promise<HostCapacity> {
+export async function discoverCapacity(
+  opts: { cpuMillis?: number; memoryMb?: number; ffmpegPath?: string; ffprobePath?: string } = {},
+): Promise<HostCapacity> {
   const [gpus, engines] = await Promise.all([
     discoverGpus(),
     discoverEngines({ ffmpegPath: opts.ffmpegPath, ffprobePath: opts.ffprobePath }).catch(() => []),

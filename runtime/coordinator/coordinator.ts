@@ -12,6 +12,7 @@ import type { Json } from "../engine/types.js";
 import { discoverCapacity, type HostCapacity } from "./capacity.js";
 import { join, loadCredentials, saveCredentials, type CoordinatorCredentials } from "./credentials.js";
 import { WorkerLauncher, type WorkerExit } from "./launcher.js";
+import { KeyPool } from "./key-pool.js";
 
 export interface CoordinatorConfig {
   managerAddress: string;
@@ -57,10 +58,17 @@ export class Coordinator {
   /** attempts assigned but whose worker has not started yet */
   private readonly starting = new Map<string, { taskId: string; attempt: number; epoch: string }>();
   readonly ready: Promise<void>;
+  /** task keys made ahead of time: RSA key generation is the slowest step of starting a task */
+  private readonly keys = new KeyPool(2);
   private markReady!: () => void;
 
   constructor(private readonly cfg: CoordinatorConfig) {
-    this.launcher = new WorkerLauncher({ command: cfg.worker.command, args: cfg.worker.args, onExit: (e) => this.onWorkerExit(e), log: cfg.log });
+    this.launcher = new WorkerLauncher({
+      command: cfg.worker.command,
+      args: cfg.worker.args,
+      onExit: (e) => this.onWorkerExit(e),
+      log: cfg.log,
+    });
     this.ready = new Promise((r) => (this.markReady = r));
   }
 
@@ -73,7 +81,13 @@ export class Coordinator {
     if (!this.creds) {
       if (!this.cfg.joinToken) throw new Error(`no coordinator certificate in ${this.cfg.stateDir} and no join token given`);
       if (!this.cfg.bootstrapTrustPem) throw new Error("joining needs the region's root certificate to check the manager with");
-      this.creds = await join({ joinAddress: this.cfg.joinAddress, token: this.cfg.joinToken, trustPem: this.cfg.bootstrapTrustPem, serverName: this.cfg.serverName, stateDir: this.cfg.stateDir });
+      this.creds = await join({
+        joinAddress: this.cfg.joinAddress,
+        token: this.cfg.joinToken,
+        trustPem: this.cfg.bootstrapTrustPem,
+        serverName: this.cfg.serverName,
+        stateDir: this.cfg.stateDir,
+      });
       this.cfg.log?.("joined", { coordinator: this.creds.coordinatorId });
     }
     this.capacity = await discoverCapacity({ ...this.cfg.capacity, ffmpegPath: this.cfg.ffmpegPath, ffprobePath: this.cfg.ffprobePath });
@@ -103,7 +117,11 @@ export class Coordinator {
   private connect(): void {
     if (this.stopped || !this.creds) return;
     const proto = loadProto().framefleet.v1;
-    const creds = grpc.credentials.createSsl(Buffer.from(this.creds.trustPem), Buffer.from(this.creds.keyPem), Buffer.from(this.creds.certChainPem));
+    const creds = grpc.credentials.createSsl(
+      Buffer.from(this.creds.trustPem),
+      Buffer.from(this.creds.keyPem),
+      Buffer.from(this.creds.certChainPem),
+    );
     this.client?.close();
     this.client = new proto.Coordinator(this.cfg.managerAddress, creds, {
       ...(this.cfg.serverName ? { "grpc.ssl_target_name_override": this.cfg.serverName } : {}),
@@ -119,9 +137,14 @@ export class Coordinator {
         version: VERSION,
         running: [...this.launcher.runningAttempts(), ...this.starting.values()],
         capacity: {
-          cpuMillis: cap.cpuMillis, memoryMb: String(cap.memoryMb), gpus: cap.gpus.length,
+          cpuMillis: cap.cpuMillis,
+          memoryMb: String(cap.memoryMb),
+          gpus: cap.gpus.length,
           gpuDevices: cap.gpus.map((g) => ({ index: g.index, name: g.name, memoryMb: String(g.memoryMb), uuid: g.uuid })),
-          engines: cap.engines, pools: this.cfg.pools ?? [], capacityType: this.cfg.capacityType ?? "local", instanceType: this.cfg.instanceType ?? "",
+          engines: cap.engines,
+          pools: this.cfg.pools ?? [],
+          capacityType: this.cfg.capacityType ?? "local",
+          instanceType: this.cfg.instanceType ?? "",
         },
       },
     });
@@ -186,7 +209,11 @@ export class Coordinator {
       if (m.certificate.self) {
         this.renewing = false;
         if (!m.certificate.error && this.pendingSelfKey) {
-          saveCredentials(this.cfg.stateDir, { keyPem: this.pendingSelfKey, certChainPem: m.certificate.chainPem, trustPem: this.creds!.trustPem });
+          saveCredentials(this.cfg.stateDir, {
+            keyPem: this.pendingSelfKey,
+            certChainPem: m.certificate.chainPem,
+            trustPem: this.creds!.trustPem,
+          });
           this.creds = { ...this.creds!, keyPem: this.pendingSelfKey, certChainPem: m.certificate.chainPem };
           this.cfg.log?.("certificate renewed");
         }
@@ -204,7 +231,13 @@ export class Coordinator {
 
   private sendHeartbeat(): void {
     if (!this.connected) return;
-    this.send({ heartbeat: { running: [...this.launcher.runningAttempts(), ...this.starting.values()], draining: this.draining, interruptionNotice: this.interruption } });
+    this.send({
+      heartbeat: {
+        running: [...this.launcher.runningAttempts(), ...this.starting.values()],
+        draining: this.draining,
+        interruptionNotice: this.interruption,
+      },
+    });
     if (!this.renewing && this.creds && needsRotation(this.creds.certChainPem)) {
       this.renewing = true;
       void generateKeyAndCsrAsync({ commonName: os.hostname() }).then(({ keyPem, csrPem }) => {
@@ -223,7 +256,7 @@ export class Coordinator {
     if (this.launcher.has(ref.epoch) || this.starting.has(ref.epoch)) return;
     this.starting.set(ref.epoch, ref);
     // the task's key is made here and never leaves this host
-    const { keyPem, csrPem } = await generateKeyAndCsrAsync({ commonName: `task-${ref.taskId}` });
+    const { keyPem, csrPem } = await this.keys.take();
     const cert = await new Promise<{ certPem: string; chainPem: string; error: string }>((resolve) => {
       this.pendingCerts.set(ref.epoch, resolve);
       this.send({ certificateRequest: { task: ref, csrPem } });
@@ -236,21 +269,30 @@ export class Coordinator {
     }
     const hostMb = this.capacity!.memoryMb;
     const limit = this.cfg.memoryLimitMb ?? Math.floor(hostMb * (this.cfg.memoryFraction ?? 0.75));
-    this.launcher.launch({
-      managerAddress: this.cfg.managerAddress,
-      serverName: this.cfg.serverName,
-      tls: { keyPem, certChainPem: cert.chainPem, trustPem: this.creds!.trustPem },
-      task: {
-        taskId: ref.taskId, attempt: ref.attempt, epoch: ref.epoch, jobId: a.jobId, taskKey: a.taskKey, kind: a.kind,
-        spec: JSON.parse(a.specJson || "null") as Json, deps: JSON.parse(a.depsJson || "{}") as Json,
-        engine: { name: a.engineName, version: a.engineVersion },
+    this.launcher.launch(
+      {
+        managerAddress: this.cfg.managerAddress,
+        serverName: this.cfg.serverName,
+        tls: { keyPem, certChainPem: cert.chainPem, trustPem: this.creds!.trustPem },
+        task: {
+          taskId: ref.taskId,
+          attempt: ref.attempt,
+          epoch: ref.epoch,
+          jobId: a.jobId,
+          taskKey: a.taskKey,
+          kind: a.kind,
+          spec: JSON.parse(a.specJson || "null") as Json,
+          deps: JSON.parse(a.depsJson || "{}") as Json,
+          engine: { name: a.engineName, version: a.engineVersion },
+        },
+        stores: JSON.parse(a.storesJson || "{}") as Json,
+        workDir: path.join(this.cfg.workRoot, `${ref.taskId}-${ref.attempt}`),
+        ffmpegPath: this.cfg.ffmpegPath,
+        ffprobePath: this.cfg.ffprobePath,
+        runner: "process",
       },
-      stores: JSON.parse(a.storesJson || "{}") as Json,
-      workDir: path.join(this.cfg.workRoot, `${ref.taskId}-${ref.attempt}`),
-      ffmpegPath: this.cfg.ffmpegPath,
-      ffprobePath: this.cfg.ffprobePath,
-      runner: "process",
-    }, limit);
+      limit,
+    );
     this.send({ taskEvent: { task: ref, kind: "STARTED" } });
   }
 

@@ -48,14 +48,27 @@ export function saveCredentials(stateDir: string, c: { keyPem: string; certChain
  * checked against `trustPem` when we have it (a bootstrap bundle), else the
  * pinned root handed out with the token.
  */
-export async function join(opts: { joinAddress: string; token: string; trustPem: string; serverName?: string; stateDir: string }): Promise<CoordinatorCredentials> {
+export async function join(opts: {
+  joinAddress: string;
+  token: string;
+  trustPem: string;
+  serverName?: string;
+  stateDir: string;
+}): Promise<CoordinatorCredentials> {
   const { keyPem, csrPem } = generateKeyAndCsr({ commonName: os.hostname() });
   const proto = loadProto().framefleet.v1;
   const creds = grpc.credentials.createSsl(Buffer.from(opts.trustPem));
-  const client = new proto.Coordinator(opts.joinAddress, creds, opts.serverName ? { "grpc.ssl_target_name_override": opts.serverName } : {}) as unknown as CoordinatorClient;
+  const client = new proto.Coordinator(
+    opts.joinAddress,
+    creds,
+    opts.serverName ? { "grpc.ssl_target_name_override": opts.serverName } : {},
+  ) as unknown as CoordinatorClient;
   try {
     const res = await new Promise<JoinResponse__Output>((resolve, reject) =>
-      client.Join({ token: opts.token, csrPem, hostname: os.hostname() }, { deadline: Date.now() + 20_000 }, (err, r) => (err ? reject(new Error(`join refused: ${err.details || err.message}`)) : resolve(r!))));
+      client.Join({ token: opts.token, csrPem, hostname: os.hostname() }, { deadline: Date.now() + 20_000 }, (err, r) =>
+        err ? reject(new Error(`join refused: ${err.details || err.message}`)) : resolve(r!),
+      ),
+    );
     // the chain is the leaf followed by the region intermediate: what TLS presents
     const certChainPem = res.chainPem;
     saveCredentials(opts.stateDir, { keyPem, certChainPem, trustPem: res.trustPem });

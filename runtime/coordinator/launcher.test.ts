@@ -1,21 +1,45 @@
 // Real processes: the launcher's memory limit and stop, on a stand-in worker.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { WorkerLauncher, type WorkerExit } from "./launcher.js";
 import type { WorkerLaunch } from "../worker/launch.js";
 
 const launch = (epoch: string): WorkerLaunch => ({
-  managerAddress: "127.0.0.1:1", tls: { keyPem: "", certChainPem: "", trustPem: "" },
-  task: { taskId: "t", attempt: 1, epoch, jobId: "j", taskKey: "k", kind: "noop", spec: null, deps: null, engine: { name: "ffmpeg", version: "5.1" } },
-  stores: {}, workDir: "/tmp/x", ffmpegPath: "ffmpeg", ffprobePath: "ffprobe", runner: "process",
+  managerAddress: "127.0.0.1:1",
+  tls: { keyPem: "", certChainPem: "", trustPem: "" },
+  task: {
+    taskId: "t",
+    attempt: 1,
+    epoch,
+    jobId: "j",
+    taskKey: "k",
+    kind: "noop",
+    spec: null,
+    deps: null,
+    engine: { name: "ffmpeg", version: "5.1" },
+  },
+  stores: {},
+  workDir: "/tmp/x",
+  ffmpegPath: "ffmpeg",
+  ffprobePath: "ffprobe",
+  runner: "process",
 });
 
-function launcherRunning(script: string) {
+function launcherRunning(script: string, spare = false) {
   const exits: WorkerExit[] = [];
   let resolveExit!: (e: WorkerExit) => void;
   const exited = new Promise<WorkerExit>((r) => (resolveExit = r));
   const l = new WorkerLauncher({
-    command: process.execPath, args: ["-e", script], memoryPollMs: 100,
-    onExit: (e) => { exits.push(e); resolveExit(e); },
+    command: process.execPath,
+    args: ["-e", script],
+    memoryPollMs: 100,
+    spare,
+    onExit: (e) => {
+      exits.push(e);
+      resolveExit(e);
+    },
   });
   return { l, exited };
 }
@@ -23,7 +47,9 @@ function launcherRunning(script: string) {
 describe("worker launcher", () => {
   it("kills a worker whose process tree passes its memory limit, with a clear reason", async () => {
     // allocates ~400 MiB and touches it, then idles
-    const { l, exited } = launcherRunning("const b = []; for (let i = 0; i < 40; i++) { const x = Buffer.alloc(10 * 1024 * 1024, 1); b.push(x); } setInterval(() => {}, 1000);");
+    const { l, exited } = launcherRunning(
+      "const b = []; for (let i = 0; i < 40; i++) { const x = Buffer.alloc(10 * 1024 * 1024, 1); b.push(x); } setInterval(() => {}, 1000);",
+    );
     l.launch(launch("1"), 150);
     const e = await exited;
     expect(e.signal).toBe("SIGKILL");
@@ -32,13 +58,34 @@ describe("worker launcher", () => {
   });
 
   it("leaves a worker under its limit alone and stops it on request", async () => {
-    const { l, exited } = launcherRunning("process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);");
+    const mark = path.join(os.tmpdir(), `ff-launcher-${process.pid}-${Date.now()}`);
+    const { l, exited } = launcherRunning(
+      `process.on('SIGTERM', () => process.exit(0)); require('fs').writeFileSync(${JSON.stringify(mark)}, '1'); setInterval(() => {}, 1000);`,
+    );
     l.launch(launch("2"), 2048);
-    await new Promise((r) => setTimeout(r, 500));
+    // under load a process can take a while to start: wait until its SIGTERM handler is in place
+    for (let i = 0; i < 200 && !fs.existsSync(mark); i++) await new Promise((r) => setTimeout(r, 50));
+    fs.rmSync(mark, { force: true });
     expect(l.runningAttempts().map((a) => a.epoch)).toEqual(["2"]);
     expect(l.stop("2", "cancelled: user asked")).toBe(true);
     const e = await exited;
     expect(e.exitCode).toBe(0);
     expect(e.reason).toBe("cancelled: user asked");
+  });
+
+  it("starts tasks on a spare worker started ahead of time, then keeps one spare", async () => {
+    const script = "process.stdin.once('data', () => setTimeout(() => process.exit(0), 100)); process.stdin.resume();";
+    const { l, exited } = launcherRunning(script, true);
+    await new Promise((r) => setTimeout(r, 300));
+    const spareBefore = (l as unknown as { spare?: { pid?: number } }).spare?.pid;
+    expect(spareBefore).toBeTypeOf("number");
+    l.launch(launch("3"), 2048);
+    const e = await exited;
+    expect(e.exitCode).toBe(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    const spareAfter = (l as unknown as { spare?: { pid?: number } }).spare?.pid;
+    expect(spareAfter).toBeTypeOf("number");
+    expect(spareAfter).not.toBe(spareBefore);
+    l.stopAll("test over");
   });
 });

@@ -33,6 +33,11 @@ export interface LauncherOptions {
   onExit(exit: WorkerExit): void;
   log?(msg: string, fields?: Record<string, unknown>): void;
   memoryPollMs?: number;
+  /**
+   * Keep one worker process started and idle, its modules loaded, so a task
+   * starts without paying for process start-up (default true).
+   */
+  spare?: boolean;
 }
 
 const PAGE_KB = 4;
@@ -40,15 +45,49 @@ const PAGE_KB = 4;
 export class WorkerLauncher {
   private readonly running = new Map<string, Running>();
   private readonly timer: NodeJS.Timeout;
+  private spare: ChildProcess | undefined;
+  private closed = false;
 
   constructor(private readonly opts: LauncherOptions) {
     this.timer = setInterval(() => this.enforceMemory(), opts.memoryPollMs ?? 500);
     this.timer.unref();
+    this.refillSpare(0);
+  }
+
+  private spawnWorker(): ChildProcess {
+    return spawn(this.opts.command, this.opts.args, { stdio: ["pipe", "inherit", "inherit"], detached: false });
+  }
+
+  private refillSpare(delayMs: number): void {
+    if (this.opts.spare === false || this.closed || this.spare) return;
+    const t = setTimeout(() => {
+      if (this.closed || this.spare) return;
+      const child = this.spawnWorker();
+      child.stdin!.on("error", () => {});
+      child.once("exit", () => {
+        if (this.spare === child) this.spare = undefined;
+      });
+      this.spare = child;
+    }, delayMs);
+    t.unref();
+  }
+
+  /** A started, idle worker if one is ready, else a new one. */
+  private takeWorker(): ChildProcess {
+    const spare = this.spare;
+    this.spare = undefined;
+    // start the next spare a little later, so it does not compete with the task starting now
+    this.refillSpare(1000);
+    if (spare && spare.exitCode === null && spare.signalCode === null) {
+      spare.removeAllListeners("exit");
+      return spare;
+    }
+    return this.spawnWorker();
   }
 
   launch(launch: WorkerLaunch, memoryLimitMb: number): void {
     const ref: AttemptRef = { taskId: launch.task.taskId, attempt: launch.task.attempt, epoch: launch.task.epoch };
-    const child = spawn(this.opts.command, this.opts.args, { stdio: ["pipe", "inherit", "inherit"], detached: false });
+    const child = this.takeWorker();
     const entry: Running = { ref, child, memoryLimitMb, killReason: "" };
     this.running.set(ref.epoch, entry);
     child.stdin!.on("error", () => {});
@@ -84,14 +123,26 @@ export class WorkerLauncher {
   }
 
   stopAll(reason: string): void {
+    this.closed = true;
+    this.spare?.kill("SIGTERM");
+    this.spare = undefined;
+    clearInterval(this.timer);
     for (const r of this.running.values()) this.stop(r.ref.epoch, reason, 2000);
   }
 
   private killTree(r: Running): void {
     for (const pid of descendants(r.child.pid ?? -1).reverse()) {
-      try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
     }
-    try { r.child.kill("SIGKILL"); } catch { /* gone */ }
+    try {
+      r.child.kill("SIGKILL");
+    } catch {
+      /* gone */
+    }
   }
 
   private enforceMemory(): void {

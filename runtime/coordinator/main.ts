@@ -7,6 +7,7 @@ import path from "node:path";
 import { resolveBinaries } from "../engine/discover.js";
 import { Coordinator } from "./coordinator.js";
 import { tsEntry } from "../ts-entry.js";
+import { InterruptionWatcher } from "./interruption.js";
 
 function env(name: string, fallback?: string): string {
   const v = process.env[name] ?? fallback;
@@ -52,6 +53,8 @@ export async function main(): Promise<void> {
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
   await c.start();
+  // a spot interruption notice (written by the host bootstrap's watcher) drains this host
+  new InterruptionWatcher({ onNotice: (n) => c.beginDrain(n.raw), log }).start();
 }
 
 main().catch((err) => {

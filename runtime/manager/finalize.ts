@@ -15,6 +15,8 @@ export type CommitFn = (args: {
 export interface FinalizerDeps {
   db: Db;
   resolveStore: (name: string) => Store;
+  /** per-tenant stores (registered through the API); when set, used instead of resolveStore */
+  resolverFor?: (tenant: string) => Promise<(name: string) => Store>;
   commit?: CommitFn;
   log?(msg: string, fields?: Record<string, unknown>): void;
   onFinished?(job: JobRow): void;
@@ -29,7 +31,8 @@ export class Finalizer {
   finalize(jobId: string): Promise<void> {
     let p = this.inFlight.get(jobId);
     if (!p) {
-      p = this.run(jobId).catch((err) => this.deps.log?.("finalising job failed; the sweep will retry", { job: jobId, error: String(err) }))
+      p = this.run(jobId)
+        .catch((err) => this.deps.log?.("finalising job failed; the sweep will retry", { job: jobId, error: String(err) }))
         .finally(() => this.inFlight.delete(jobId));
       this.inFlight.set(jobId, p);
     }
@@ -49,15 +52,18 @@ export class Finalizer {
       const [key, t] = hardFailure;
       finished = await finishJob(db, jobId, "failed", null, { task: key, reason: t.error ?? t.state });
     } else {
-      const optionalFailed = tasks.filter(([, t]) => t.optional && t.state === "failed").map(([k, t]) => ({ task: k, reason: t.error ?? "failed" }));
+      const optionalFailed = tasks
+        .filter(([, t]) => t.optional && t.state === "failed")
+        .map(([k, t]) => ({ task: k, reason: t.error ?? "failed" }));
       let outputs: Json = null;
       const composition = job.composition as Record<string, Json> | null;
       if (this.deps.commit && composition && typeof composition === "object" && "output" in composition) {
         try {
           const r = await this.deps.commit({
-            jobId, composition: job.composition,
+            jobId,
+            composition: job.composition,
             results: Object.fromEntries(tasks.map(([k, t]) => [k, { state: t.state, result: t.result }])),
-            resolveStore: this.deps.resolveStore,
+            resolveStore: this.deps.resolverFor ? await this.deps.resolverFor(job.tenant) : this.deps.resolveStore,
           });
           outputs = { committed: r.committed, missing: r.missing } as unknown as Json;
         } catch (err) {
@@ -66,8 +72,13 @@ export class Finalizer {
           return;
         }
       }
-      finished = await finishJob(db, jobId, optionalFailed.length > 0 ? "partial" : "succeeded", outputs,
-        optionalFailed.length > 0 ? ({ missing: optionalFailed } as unknown as Json) : null);
+      finished = await finishJob(
+        db,
+        jobId,
+        optionalFailed.length > 0 ? "partial" : "succeeded",
+        outputs,
+        optionalFailed.length > 0 ? ({ missing: optionalFailed } as unknown as Json) : null,
+      );
     }
     if (finished) this.deps.onFinished?.(finished);
   }

@@ -28,6 +28,9 @@ function readLaunch(): Promise<WorkerLaunch> {
 
 async function main(): Promise<number> {
   process.stdin.setEncoding("utf8");
+  // a coordinator may start this process ahead of its task (a spare): load the
+  // engine now, while it waits, so the task starts at once
+  await import("../engine/run.js");
   const launch = await readLaunch();
   const parentGone = new AbortController();
   process.stdin.on("end", () => parentGone.abort());
@@ -35,11 +38,16 @@ async function main(): Promise<number> {
   process.stdin.resume();
   process.on("SIGTERM", () => parentGone.abort());
   const r = await runWorker(launch, new ProcessRunner(), parentGone.signal);
-  process.stderr.write(`worker ${launch.task.taskKey} attempt ${launch.task.attempt}: ${r.outcome}${r.accepted ? "" : ` (not accepted: ${r.reason})`}\n`);
+  process.stderr.write(
+    `worker ${launch.task.taskKey} attempt ${launch.task.attempt}: ${r.outcome}${r.accepted ? "" : ` (not accepted: ${r.reason})`}\n`,
+  );
   return r.accepted && (r.outcome === "SUCCEEDED" || r.outcome === "SKIPPED") ? 0 : r.accepted ? 1 : 3;
 }
 
-main().then((code) => process.exit(code), (err) => {
-  process.stderr.write(`worker failed: ${(err as Error)?.stack ?? err}\n`);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`worker failed: ${(err as Error)?.stack ?? err}\n`);
+    process.exit(2);
+  },
+);

@@ -17,7 +17,12 @@ export interface ChannelOptions {
   maxOutageMs?: number;
 }
 
-const FINAL_CODES = new Set([grpc.status.FAILED_PRECONDITION, grpc.status.PERMISSION_DENIED, grpc.status.UNAUTHENTICATED, grpc.status.INVALID_ARGUMENT]);
+const FINAL_CODES = new Set([
+  grpc.status.FAILED_PRECONDITION,
+  grpc.status.PERMISSION_DENIED,
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.INVALID_ARGUMENT,
+]);
 
 export class ReportChannel {
   private readonly client: WorkerClient;
@@ -32,8 +37,16 @@ export class ReportChannel {
 
   constructor(private readonly opts: ChannelOptions) {
     const proto = loadProto().framefleet.v1;
-    const creds = grpc.credentials.createSsl(Buffer.from(opts.tls.trustPem), Buffer.from(opts.tls.keyPem), Buffer.from(opts.tls.certChainPem));
-    this.client = new proto.Worker(opts.address, creds, opts.serverName ? { "grpc.ssl_target_name_override": opts.serverName } : {}) as unknown as WorkerClient;
+    const creds = grpc.credentials.createSsl(
+      Buffer.from(opts.tls.trustPem),
+      Buffer.from(opts.tls.keyPem),
+      Buffer.from(opts.tls.certChainPem),
+    );
+    this.client = new proto.Worker(
+      opts.address,
+      creds,
+      opts.serverName ? { "grpc.ssl_target_name_override": opts.serverName } : {},
+    ) as unknown as WorkerClient;
     this.open();
   }
 
@@ -58,7 +71,11 @@ export class ReportChannel {
         this.finish({ accepted: !!ack?.accepted, reason: ack?.reason ?? "" });
         return;
       }
-      err = Object.assign(new Error("stream closed"), { code: grpc.status.UNAVAILABLE, details: "stream closed", metadata: new grpc.Metadata() });
+      err = Object.assign(new Error("stream closed"), {
+        code: grpc.status.UNAVAILABLE,
+        details: "stream closed",
+        metadata: new grpc.Metadata(),
+      });
     }
     if (FINAL_CODES.has(err.code)) {
       this.opts.onRefused(err.details || err.message);

@@ -8,6 +8,7 @@ import { PermanentTaskError, type AuditEntry, type DependencyResults, type TaskC
 import { storeResolver, type StoreDefinitions } from "../storage/definitions.js";
 import type { WorkerLaunch } from "./launch.js";
 import type { Runner } from "./runner.js";
+import { signClient } from "./sign-client.js";
 
 export interface WorkerResult {
   outcome: "SUCCEEDED" | "SKIPPED" | "FAILED" | "FAILED_PERMANENT" | "CANCELLED";
@@ -28,13 +29,31 @@ export async function runWorker(launch: WorkerLaunch, runner: Runner, parentGone
   });
 
   let lastProgressAt = 0;
+  let lastFraction = 0;
+  // cloud stores arrive as presigned grants; writes are signed by the manager on request
+  const signing = signClient({
+    address: launch.managerAddress,
+    serverName: launch.serverName,
+    tls: launch.tls,
+    task: { taskId: t.taskId, attempt: t.attempt, epoch: t.epoch },
+  });
   const ctx: TaskContext = {
     jobId: t.jobId,
     taskId: t.taskId,
     taskKey: t.taskKey,
     attempt: t.attempt,
     engine: t.engine,
-    resolveStore: storeResolver(launch.stores as unknown as StoreDefinitions),
+    resolveStore: storeResolver(launch.stores as unknown as StoreDefinitions, {
+      signer: signing.signer,
+      // transfer progress rides on the task's progress detail (the fraction stays the engine's)
+      onProgress: (p) => {
+        const now = Date.now();
+        if (now - lastProgressAt < 1000) return;
+        lastProgressAt = now;
+        const pct = p.total ? ` ${Math.round((100 * p.loaded) / p.total)}%` : "";
+        channel.progress(lastFraction, `transfer ${p.key.split("/").pop()}: ${(p.loaded / 1048576).toFixed(1)} MiB${pct}`);
+      },
+    }),
     workDir: launch.workDir,
     ffmpegPath: launch.ffmpegPath,
     ffprobePath: launch.ffprobePath,
@@ -44,7 +63,8 @@ export async function runWorker(launch: WorkerLaunch, runner: Runner, parentGone
       const now = Date.now();
       if (now - lastProgressAt < 250 && fraction < 1) return;
       lastProgressAt = now;
-      channel.progress(Math.max(0, Math.min(1, fraction)), detail ?? "");
+      lastFraction = Math.max(0, Math.min(1, fraction));
+      channel.progress(lastFraction, detail ?? "");
     },
     audit(entry: AuditEntry) {
       channel.audit(entry.kind, JSON.stringify(entry.data));
@@ -65,6 +85,7 @@ export async function runWorker(launch: WorkerLaunch, runner: Runner, parentGone
     if (err instanceof PermanentTaskError && err.field) error = `${err.field}: ${error}`;
   } finally {
     await fs.rm(launch.workDir, { recursive: true, force: true }).catch(() => {});
+    signing.close();
   }
   if (abort.signal.aborted) {
     channel.close();

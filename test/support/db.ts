@@ -6,7 +6,10 @@ import { migrate } from "../../runtime/manager/store/db.js";
 /** A fresh, migrated database on the run's PostgreSQL server. */
 export async function createTestDatabase(label = "t"): Promise<{ url: string; drop: () => Promise<void> }> {
   const admin = inject("pgAdminUrl");
-  const name = `ff_${label.replace(/[^a-z0-9]/gi, "").toLowerCase().slice(0, 20)}_${randomBytes(4).toString("hex")}`;
+  const name = `ff_${label
+    .replace(/[^a-z0-9]/gi, "")
+    .toLowerCase()
+    .slice(0, 20)}_${randomBytes(4).toString("hex")}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   await client.query(`CREATE DATABASE ${name}`);

@@ -10,6 +10,11 @@ export function testRegionPki(region = "local"): { pki: RegionPki; rpcPki: RpcPk
   return {
     pki,
     dir,
-    rpcPki: { intermediate: pki.intermediate, trustPem: pki.trustPem, serverKeyPem: pki.manager.keyPem, serverChainPem: pki.manager.chainPem },
+    rpcPki: {
+      intermediate: pki.intermediate,
+      trustPem: pki.trustPem,
+      serverKeyPem: pki.manager.keyPem,
+      serverChainPem: pki.manager.chainPem,
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { Role } from "../../runtime/manager/store/index.js";
 
 export interface TestRegion extends Region {
   key(tenant: string, role?: Role): Promise<string>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
   api(pathname: string, init?: RequestInit & { key?: string; json?: unknown }): Promise<{ status: number; body: any }>;
   cleanup(): Promise<void>;
 }
@@ -18,9 +19,18 @@ export async function startTestRegion(opts: Partial<RegionOptions> = {}): Promis
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "framefleet-region-"));
   fs.chmodSync(dataDir, 0o755);
   const region = await startRegion({
-    dataDir, databaseUrl: url, httpPort: 0, grpcPort: 0, joinPort: 0,
-    heartbeatIntervalMs: 500, heartbeatTimeoutMs: 4000, idleTimeoutMs: 3000, maxCoordinators: 1,
-    log: process.env.FRAMEFLEET_TEST_LOG ? (msg, fields) => process.stderr.write(`[manager] ${msg} ${JSON.stringify(fields ?? {})}\n`) : undefined,
+    dataDir,
+    databaseUrl: url,
+    httpPort: 0,
+    grpcPort: 0,
+    joinPort: 0,
+    heartbeatIntervalMs: 500,
+    heartbeatTimeoutMs: 4000,
+    idleTimeoutMs: 3000,
+    maxCoordinators: 1,
+    log: process.env.FRAMEFLEET_TEST_LOG
+      ? (msg, fields) => process.stderr.write(`[manager] ${msg} ${JSON.stringify(fields ?? {})}\n`)
+      : undefined,
     ...opts,
   });
   return Object.assign(region, {
@@ -36,7 +46,11 @@ export async function startTestRegion(opts: Partial<RegionOptions> = {}): Promis
       const res = await fetch(region.manager.urls.http + pathname, { ...init, headers, body });
       const text = await res.text();
       let parsed: unknown = text;
-      try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
       return { status: res.status, body: parsed };
     },
     cleanup: async () => {

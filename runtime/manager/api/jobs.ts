@@ -80,7 +80,7 @@ export function registerJobRoutes<C extends CompositionLike>(
 
       const checked = deps.validateComposition(body.composition);
       if (!checked.ok) throw compositionProblem(checked.errors.map((e) => ({ field: compositionField(e.field), reason: e.reason })));
-      const refErrors = compositionBoundaryErrors(checked.value, new Set(deps.storesFor(principal.tenant)));
+      const refErrors = compositionBoundaryErrors(checked.value, new Set(await deps.storesFor(principal.tenant)));
       if (refErrors.length > 0) throw compositionProblem(refErrors);
 
       const jobId = randomUUID();

@@ -16,6 +16,8 @@ import type { ApiDeps, CompositionLike } from "./types.js";
 import { ApiProblem, problemFromFastifyError, sendProblem, type FieldProblem } from "./problems.js";
 import { ProblemSchema, JobSchema, HealthSchema } from "./schemas.js";
 import { registerJobRoutes } from "./jobs.js";
+import { registerUsageRoutes } from "./usage.js";
+import { registerStoreRoutes } from "./stores.js";
 
 export type { ApiDeps, CompositionLike, CompositionValidator, FieldError, RunningAttempt } from "./types.js";
 
@@ -124,6 +126,8 @@ export async function buildApi<C extends CompositionLike>(deps: ApiDeps<C>): Pro
     };
 
   registerJobRoutes(app, deps, requireRole, BEARER);
+  registerUsageRoutes(app, deps.db, requireRole, BEARER);
+  if (deps.storeRegistry) registerStoreRoutes(app, { db: deps.db, storesFor: deps.storesFor, ...deps.storeRegistry }, requireRole, BEARER);
 
   app.get(
     "/healthz",

@@ -33,7 +33,9 @@ export interface ApiDeps<C extends CompositionLike = CompositionLike> {
   /** the engine's planner: a validated composition to its task DAG */
   planJob: (composition: C, opts: { jobId: string }) => PlannedTask[];
   /** store names a tenant may reference in store:// URIs */
-  storesFor: (tenant: string) => string[];
+  storesFor: (tenant: string) => string[] | Promise<string[]>;
+  /** /v1/stores and /v1/watch-folders (api/stores.ts); absent: those routes are not served */
+  storeRegistry?: Omit<import("./stores.js").StoreRouteDeps, "db" | "storesFor">;
   /** called after a job is committed (wakes the scheduler) */
   onJobSubmitted?: (jobId: string) => void;
   /** called with the attempts that were running when a job was cancelled (pushes cancels to coordinators) */

@@ -32,8 +32,14 @@ export class FinishBatcher {
     }
     const batch = this.queue.splice(0, this.opts.maxBatch ?? 128);
     this.inFlight++;
-    finishAttempts(this.db, batch.map((b) => b.input))
-      .then((outs) => batch.forEach((b, i) => b.resolve(outs[i]!)), (err) => batch.forEach((b) => b.reject(err)))
+    finishAttempts(
+      this.db,
+      batch.map((b) => b.input),
+    )
+      .then(
+        (outs) => batch.forEach((b, i) => b.resolve(outs[i]!)),
+        (err) => batch.forEach((b) => b.reject(err)),
+      )
       .finally(() => {
         this.inFlight--;
         if (this.queue.length > 0) this.flush();

@@ -23,6 +23,7 @@ export function callerIdentity(call: { getAuthContext(): { sslPeerCertificate?: 
   } catch (err) {
     throw new RpcAuthError(grpc.status.UNAUTHENTICATED, `client certificate carries no framefleet identity: ${(err as Error).message}`);
   }
-  if (id.region !== region) throw new RpcAuthError(grpc.status.PERMISSION_DENIED, `certificate is for region ${id.region}, this is ${region}`);
+  if (id.region !== region)
+    throw new RpcAuthError(grpc.status.PERMISSION_DENIED, `certificate is for region ${id.region}, this is ${region}`);
   return id;
 }

@@ -6,11 +6,14 @@ import { testRegionPki } from "../../../test/support/pki.js";
 import { loadProto } from "../../proto/index.js";
 import type { CoordinatorClient, WorkerClient, ManagerMessage__Output } from "../../proto/index.js";
 import {
-  createRootCA, createIntermediateCA, createSecretToken, generateKeyAndCsr, issueKeyAndCertificate, type Identity,
+  createRootCA,
+  createIntermediateCA,
+  createSecretToken,
+  generateKeyAndCsr,
+  issueKeyAndCertificate,
+  type Identity,
 } from "../../pki/index.js";
-import {
-  createDb, insertJob, insertJoinToken, leaseTasks, listJobTasks, readyTasks, type Db,
-} from "../store/index.js";
+import { createDb, insertJob, insertJoinToken, leaseTasks, listJobTasks, readyTasks, type Db } from "../store/index.js";
 import { RpcServer } from "./server.js";
 
 let db: Db;
@@ -26,8 +29,16 @@ beforeAll(async () => {
   drop = t.drop;
   db = createDb(t.url);
   rpc = new RpcServer({
-    db, region, replicaId: "r1", pki: rpcPki, heartbeatIntervalMs: 1000, coordinatorCertSeconds: 3600, taskCertSeconds: 600,
-    storesFor: () => ({}), onJobSettled: (id) => settled.push(id), wakeScheduler: () => {},
+    db,
+    region,
+    replicaId: "r1",
+    pki: rpcPki,
+    heartbeatIntervalMs: 1000,
+    coordinatorCertSeconds: 3600,
+    taskCertSeconds: 600,
+    storesFor: () => ({}),
+    onJobSettled: (id) => settled.push(id),
+    wakeScheduler: () => {},
   });
   await rpc.start({ host: "127.0.0.1", mtlsPort: 0, joinPort: 0 });
 });
@@ -43,8 +54,15 @@ function coordinatorClient(creds: grpc.ChannelCredentials, port = rpc.ports.mtls
 function workerClient(creds: grpc.ChannelCredentials): WorkerClient {
   return new proto.Worker(`127.0.0.1:${rpc.ports.mtls}`, creds) as unknown as WorkerClient;
 }
-function credsFor(identity: Identity, opts: { notBefore?: Date; validitySeconds?: number; ca?: typeof pki.intermediate; trust?: string } = {}) {
-  const leaf = issueKeyAndCertificate(opts.ca ?? pki.intermediate, { identity, validitySeconds: opts.validitySeconds ?? 600, notBefore: opts.notBefore });
+function credsFor(
+  identity: Identity,
+  opts: { notBefore?: Date; validitySeconds?: number; ca?: typeof pki.intermediate; trust?: string } = {},
+) {
+  const leaf = issueKeyAndCertificate(opts.ca ?? pki.intermediate, {
+    identity,
+    validitySeconds: opts.validitySeconds ?? 600,
+    notBefore: opts.notBefore,
+  });
   return grpc.credentials.createSsl(Buffer.from(opts.trust ?? pki.trustPem), Buffer.from(leaf.keyPem), Buffer.from(leaf.chainPem));
 }
 
@@ -53,10 +71,19 @@ function openStream(creds: grpc.ChannelCredentials): Promise<{ msg?: ManagerMess
   const client = coordinatorClient(creds);
   const stream = client.Connect();
   return new Promise((resolve) => {
-    const close = () => { stream.cancel(); client.close(); };
+    const close = () => {
+      stream.cancel();
+      client.close();
+    };
     stream.on("data", (msg: ManagerMessage__Output) => resolve({ msg, close }));
     stream.on("error", (err: grpc.ServiceError) => resolve({ err, close }));
-    stream.write({ hello: { hostname: "h", capacity: { cpuMillis: 2000, memoryMb: "2048", gpus: 0, engines: [{ name: "ffmpeg", version: "5.1.9" }] }, running: [] } });
+    stream.write({
+      hello: {
+        hostname: "h",
+        capacity: { cpuMillis: 2000, memoryMb: "2048", gpus: 0, engines: [{ name: "ffmpeg", version: "5.1.9" }] },
+        running: [],
+      },
+    });
   });
 }
 
@@ -65,7 +92,8 @@ async function joinWith(token: string) {
   const client = coordinatorClient(grpc.credentials.createSsl(Buffer.from(pki.trustPem)), rpc.ports.join);
   try {
     return await new Promise<{ coordinatorId: string; chainPem: string }>((resolve, reject) =>
-      client.Join({ token, csrPem, hostname: "host" }, (err, r) => (err ? reject(err) : resolve(r!))));
+      client.Join({ token, csrPem, hostname: "host" }, (err, r) => (err ? reject(err) : resolve(r!))),
+    );
   } finally {
     client.close();
   }
@@ -83,14 +111,23 @@ describe("join tokens", () => {
     const r = await joinWith(token);
     expect(r.coordinatorId).toMatch(/^c-[0-9a-f]{12}$/);
     expect(r.chainPem).toContain("BEGIN CERTIFICATE");
-    await expect(joinWith(token)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/already used/) });
+    await expect(joinWith(token)).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: expect.stringMatching(/already used/),
+    });
   });
 
   it("refuses an expired token, an unknown one and a malformed one", async () => {
     const expired = await newToken(-1000);
     await expect(joinWith(expired)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/expired/) });
-    await expect(joinWith(createSecretToken("ffjt").token)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/not valid/) });
-    await expect(joinWith("hello")).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/malformed/) });
+    await expect(joinWith(createSecretToken("ffjt").token)).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: expect.stringMatching(/not valid/),
+    });
+    await expect(joinWith("hello")).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: expect.stringMatching(/malformed/),
+    });
   });
 });
 
@@ -118,7 +155,9 @@ describe("mutual TLS on the coordinator stream", () => {
   });
 
   it("refuses an expired certificate", async () => {
-    const r = await openStream(credsFor({ kind: "coordinator", region, id: "c-000000000002" }, { notBefore: new Date(Date.now() - 7200_000), validitySeconds: 60 }));
+    const r = await openStream(
+      credsFor({ kind: "coordinator", region, id: "c-000000000002" }, { notBefore: new Date(Date.now() - 7200_000), validitySeconds: 60 }),
+    );
     expect(r.err?.code).toBe(grpc.status.UNAVAILABLE);
     r.close();
   });
@@ -132,7 +171,11 @@ describe("mutual TLS on the coordinator stream", () => {
   it("refuses a coordinator stream on the join port (no client certificate there)", async () => {
     const client = coordinatorClient(grpc.credentials.createSsl(Buffer.from(pki.trustPem)), rpc.ports.join);
     const stream = client.Connect();
-    const err = await new Promise<grpc.ServiceError>((resolve) => { stream.on("error", resolve); stream.on("data", () => {}); stream.write({ hello: {} }); });
+    const err = await new Promise<grpc.ServiceError>((resolve) => {
+      stream.on("error", resolve);
+      stream.on("data", () => {});
+      stream.write({ hello: {} });
+    });
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
     client.close();
   });
@@ -142,8 +185,21 @@ describe("worker reports", () => {
   async function leasedTask() {
     const { coordinatorId } = await joinWith(await newToken());
     const { job } = await insertJob(db, {
-      tenant: "acme", priority: 50, composition: {}, engine: { name: "ffmpeg", version: "5.1" },
-      tasks: [{ key: "t", kind: "noop", pool: "encode", requirements: { cpuMillis: 100, memoryMb: 10, gpus: 0 }, dependsOn: [], maxAttempts: 2, spec: { ms: 0 } }],
+      tenant: "acme",
+      priority: 50,
+      composition: {},
+      engine: { name: "ffmpeg", version: "5.1" },
+      tasks: [
+        {
+          key: "t",
+          kind: "noop",
+          pool: "encode",
+          requirements: { cpuMillis: 100, memoryMb: 10, gpus: 0 },
+          dependsOn: [],
+          maxAttempts: 2,
+          spec: { ms: 0 },
+        },
+      ],
     });
     const ready = await readyTasks(db, 1000);
     const mine = (await listJobTasks(db, job.id))[0]!;
@@ -155,7 +211,10 @@ describe("worker reports", () => {
   function report(creds: grpc.ChannelCredentials, messages: object[]): Promise<{ err: grpc.ServiceError | null; accepted?: boolean }> {
     const client = workerClient(creds);
     return new Promise((resolve) => {
-      const call = client.Report((err, ack) => { client.close(); resolve({ err, accepted: ack?.accepted }); });
+      const call = client.Report((err, ack) => {
+        client.close();
+        resolve({ err, accepted: ack?.accepted });
+      });
       call.on("error", () => {});
       for (const m of messages) call.write(m);
       call.end();
@@ -184,7 +243,7 @@ describe("worker reports", () => {
       { result: { outcome: "SUCCEEDED", resultJson: "{}" } },
     ]);
     expect(r.err?.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect((await currentState(lease.id))).toBe("leased");
+    expect(await currentState(lease.id)).toBe("leased");
   });
 
   it("refuses a worker reporting on another task than its certificate names", async () => {
@@ -218,7 +277,10 @@ describe("worker reports", () => {
       const { csrPem } = generateKeyAndCsr({ commonName: "w" });
       const cert = await new Promise<ManagerMessage__Output["certificate"]>((resolve) => {
         stream.on("data", (m: ManagerMessage__Output) => {
-          if (m.welcome) stream.write({ certificateRequest: { task: { taskId: lease.id, attempt: lease.attempt, epoch: String(lease.epoch) }, csrPem } });
+          if (m.welcome)
+            stream.write({
+              certificateRequest: { task: { taskId: lease.id, attempt: lease.attempt, epoch: String(lease.epoch) }, csrPem },
+            });
           if (m.certificate) resolve(m.certificate);
         });
         stream.on("error", () => {});

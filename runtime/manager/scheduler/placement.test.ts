@@ -2,10 +2,23 @@ import { describe, expect, it } from "vitest";
 import { placeTasks, type HostFree, type TaskNeeds } from "./placement.js";
 
 const ff = [{ name: "ffmpeg", version: "5.1.9" }];
-const host = (id: string, cpu: number, mem: number, gpus = 0, pools: string[] = [], engines = ff): HostFree =>
-  ({ id, pools, freeCpuMillis: cpu, freeMemoryMb: mem, freeGpus: gpus, engines });
-const task = (id: string, cpu: number, mem = 100, gpus = 0, pool = "encode", version = "5.1"): TaskNeeds =>
-  ({ id, pool, cpuMillis: cpu, memoryMb: mem, gpus, engineName: "ffmpeg", engineVersion: version });
+const host = (id: string, cpu: number, mem: number, gpus = 0, pools: string[] = [], engines = ff): HostFree => ({
+  id,
+  pools,
+  freeCpuMillis: cpu,
+  freeMemoryMb: mem,
+  freeGpus: gpus,
+  engines,
+});
+const task = (id: string, cpu: number, mem = 100, gpus = 0, pool = "encode", version = "5.1"): TaskNeeds => ({
+  id,
+  pool,
+  cpuMillis: cpu,
+  memoryMb: mem,
+  gpus,
+  engineName: "ffmpeg",
+  engineVersion: version,
+});
 
 describe("placement", () => {
   it("places only where CPU, memory and GPU all fit", () => {
@@ -28,14 +41,20 @@ describe("placement", () => {
   it("keeps CPU work off GPU hosts while a CPU host fits, and puts GPU work on GPUs", () => {
     const hosts = [host("gpu", 1000, 8000, 1), host("cpu", 8000, 8000)];
     const r = placeTasks([task("cpu-task", 500), task("gpu-task", 500, 100, 1)], hosts);
-    expect(r.placements).toEqual([{ taskId: "cpu-task", coordinatorId: "cpu" }, { taskId: "gpu-task", coordinatorId: "gpu" }]);
+    expect(r.placements).toEqual([
+      { taskId: "cpu-task", coordinatorId: "cpu" },
+      { taskId: "gpu-task", coordinatorId: "gpu" },
+    ]);
   });
 
   it("respects pools and engine pins", () => {
     const hosts = [host("probe-only", 8000, 8000, 0, ["probe"]), host("old", 8000, 8000, 0, [], [{ name: "ffmpeg", version: "4.4.2" }])];
     const r = placeTasks([task("enc", 100), task("probe", 100, 100, 0, "probe"), task("pinned", 100, 100, 0, "probe", "4.4")], hosts);
     // enc needs 5.1: the only host serving encode has 4.4.2; the 4.4 pin finds that host
-    expect(r.placements).toEqual([{ taskId: "probe", coordinatorId: "probe-only" }, { taskId: "pinned", coordinatorId: "old" }]);
+    expect(r.placements).toEqual([
+      { taskId: "probe", coordinatorId: "probe-only" },
+      { taskId: "pinned", coordinatorId: "old" },
+    ]);
     expect(r.unplaced.map((t) => t.id)).toEqual(["enc"]);
   });
 

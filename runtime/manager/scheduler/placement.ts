@@ -75,7 +75,7 @@ function cpuNeed(t: TaskNeeds, h: { totalCpuMillis?: number }): number {
   return h.totalCpuMillis !== undefined ? Math.min(t.cpuMillis, h.totalCpuMillis) : t.cpuMillis;
 }
 
-function rank(h: { freeCpuMillis: number; freeGpus: number }, t: TaskNeeds): number {
+function rank(h: { freeCpuMillis: number; freeGpus: number; totalCpuMillis?: number }, t: TaskNeeds): number {
   const gpuPenalty = t.gpus === 0 && h.freeGpus > 0 ? 1e9 : 0;
   return gpuPenalty + (h.freeCpuMillis - cpuNeed(t, h));
 }

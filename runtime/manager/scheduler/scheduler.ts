@@ -2,8 +2,17 @@
 // only the holder of the PostgreSQL advisory lock places work; the others keep
 // trying, so a replica's death hands scheduling to another within a second.
 import {
-  AdvisoryLeadership, expireCoordinators, goneCoordinatorsWithWork, jobsAwaitingFinalisation, leaseTasks, listCoordinatorsWithLoad, readyTasks,
-  requeueCoordinatorTasks, type Db, type FinishOutcome, type LeasedTask,
+  AdvisoryLeadership,
+  expireCoordinators,
+  goneCoordinatorsWithWork,
+  jobsAwaitingFinalisation,
+  leaseTasks,
+  listCoordinatorsWithLoad,
+  readyTasks,
+  requeueCoordinatorTasks,
+  type Db,
+  type FinishOutcome,
+  type LeasedTask,
 } from "../store/index.js";
 import { placeTasks, type HostFree, type TaskNeeds } from "./placement.js";
 
@@ -102,14 +111,13 @@ export class Scheduler {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(t);
-        self.wakeResolve = undefined;
-        self.woken = false;
+        this.wakeResolve = undefined;
+        this.woken = false;
         resolve();
-      }
+      };
+      const t = setTimeout(done, ms);
       this.wakeResolve = done;
     });
   }
@@ -134,7 +142,13 @@ export class Scheduler {
     const { placements, unplaced } = placeTasks(tasks, hosts);
     const leased = await leaseTasks(this.opts.db, placements);
     if (leased.length > 0) await this.opts.deliver(leased);
-    this.opts.onPass?.({ placed: leased.length, placedOn: new Set(leased.map((l) => l.coordinatorId)), unplaced, hosts, durationMs: performance.now() - t0 });
+    this.opts.onPass?.({
+      placed: leased.length,
+      placedOn: new Set(leased.map((l) => l.coordinatorId)),
+      unplaced,
+      hosts,
+      durationMs: performance.now() - t0,
+    });
     return { placed: leased.length, full: tasks.length === batch && leased.length > 0 };
   }
 

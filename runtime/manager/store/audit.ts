@@ -22,10 +22,14 @@ export interface AuditRow {
 }
 
 export async function appendAudit(db: Queryable, a: AuditInput): Promise<void> {
-  await db.query(
-    "INSERT INTO audit (tenant, job_id, task_id, attempt, kind, data) VALUES ($1, $2, $3, $4, $5, $6)",
-    [a.tenant, a.jobId ?? null, a.taskId ?? null, a.attempt ?? null, a.kind, JSON.stringify(a.data)],
-  );
+  await db.query("INSERT INTO audit (tenant, job_id, task_id, attempt, kind, data) VALUES ($1, $2, $3, $4, $5, $6)", [
+    a.tenant,
+    a.jobId ?? null,
+    a.taskId ?? null,
+    a.attempt ?? null,
+    a.kind,
+    JSON.stringify(a.data),
+  ]);
 }
 
 export async function appendAuditBatch(db: Queryable, rows: AuditInput[]): Promise<void> {
@@ -34,11 +38,27 @@ export async function appendAuditBatch(db: Queryable, rows: AuditInput[]): Promi
     `INSERT INTO audit (tenant, job_id, task_id, attempt, kind, data)
      SELECT r.tenant, r.job_id, r.task_id, r.attempt, r.kind, r.data
      FROM jsonb_to_recordset($1::jsonb) AS r(tenant text, job_id uuid, task_id uuid, attempt int, kind text, data jsonb)`,
-    [JSON.stringify(rows.map((a) => ({ tenant: a.tenant, job_id: a.jobId ?? null, task_id: a.taskId ?? null, attempt: a.attempt ?? null, kind: a.kind, data: a.data })))],
+    [
+      JSON.stringify(
+        rows.map((a) => ({
+          tenant: a.tenant,
+          job_id: a.jobId ?? null,
+          task_id: a.taskId ?? null,
+          attempt: a.attempt ?? null,
+          kind: a.kind,
+          data: a.data,
+        })),
+      ),
+    ],
   );
 }
 
-export async function listAudit(db: Queryable, tenant: string, jobId: string, opts: { afterId?: number; limit?: number } = {}): Promise<AuditRow[]> {
+export async function listAudit(
+  db: Queryable,
+  tenant: string,
+  jobId: string,
+  opts: { afterId?: number; limit?: number } = {},
+): Promise<AuditRow[]> {
   const r = await db.query<AuditRow>(
     `SELECT a.id, a.job_id AS "jobId", a.task_id AS "taskId", t.key AS "taskKey", a.attempt, a.kind, a.data, a.at
      FROM audit a LEFT JOIN tasks t ON t.id = a.task_id
@@ -65,11 +85,18 @@ export interface EventRow {
 
 export async function appendEvent(db: Queryable, e: EventInput): Promise<void> {
   await db.query("INSERT INTO outbox (tenant, job_id, type, payload) VALUES ($1, $2, $3, $4)", [
-    e.tenant, e.jobId ?? null, e.type, JSON.stringify(e.payload),
+    e.tenant,
+    e.jobId ?? null,
+    e.type,
+    JSON.stringify(e.payload),
   ]);
 }
 
-export async function listEvents(db: Queryable, tenant: string, opts: { afterId?: number; jobId?: string; limit?: number } = {}): Promise<EventRow[]> {
+export async function listEvents(
+  db: Queryable,
+  tenant: string,
+  opts: { afterId?: number; jobId?: string; limit?: number } = {},
+): Promise<EventRow[]> {
   const r = await db.query<EventRow>(
     `SELECT id, job_id AS "jobId", type, payload, at FROM outbox
      WHERE tenant = $1 AND id > $2 AND ($3::uuid IS NULL OR job_id = $3) ORDER BY id LIMIT $4`,

@@ -34,7 +34,10 @@ const COLUMNS = `id, region, hostname, state, cpu_millis AS "cpuMillis", memory_
   capacity_type AS "capacityType", instance_type AS "instanceType", connected_to AS "connectedTo",
   last_heartbeat AS "lastHeartbeat", joined_at AS "joinedAt", cert_not_after AS "certNotAfter"`;
 
-export async function insertCoordinator(db: Queryable, c: { id: string; region: string; hostname: string; certSerial: string; certNotAfter: Date }): Promise<void> {
+export async function insertCoordinator(
+  db: Queryable,
+  c: { id: string; region: string; hostname: string; certSerial: string; certNotAfter: Date },
+): Promise<void> {
   await db.query(
     `INSERT INTO coordinators (id, region, hostname, state, cert_serial, cert_not_after) VALUES ($1, $2, $3, 'joined', $4, $5)`,
     [c.id, c.region, c.hostname, c.certSerial, c.certNotAfter],
@@ -46,13 +49,30 @@ export async function updateCoordinatorCertificate(db: Queryable, id: string, se
 }
 
 /** A coordinator said hello on a stream held by manager replica `replica`. */
-export async function markConnected(db: Queryable, id: string, replica: string, hostname: string, cap: CoordinatorCapacity): Promise<boolean> {
+export async function markConnected(
+  db: Queryable,
+  id: string,
+  replica: string,
+  hostname: string,
+  cap: CoordinatorCapacity,
+): Promise<boolean> {
   const r = await db.query(
     `UPDATE coordinators SET state = 'connected', connected_to = $2, hostname = $3, cpu_millis = $4, memory_mb = $5, gpus = $6,
        engines = $7, pools = $8, capacity_type = $9, instance_type = $10, capacity = $11, last_heartbeat = now()
      WHERE id = $1 AND state <> 'gone'`,
-    [id, replica, hostname, cap.cpuMillis, cap.memoryMb, cap.gpus, JSON.stringify(cap.engines), cap.pools,
-      cap.capacityType, cap.instanceType, JSON.stringify(cap.detail)],
+    [
+      id,
+      replica,
+      hostname,
+      cap.cpuMillis,
+      cap.memoryMb,
+      cap.gpus,
+      JSON.stringify(cap.engines),
+      cap.pools,
+      cap.capacityType,
+      cap.instanceType,
+      JSON.stringify(cap.detail),
+    ],
   );
   return (r.rowCount ?? 0) > 0;
 }
@@ -116,7 +136,9 @@ export interface CoordinatorWithLoad extends CoordinatorRow {
 /** Live coordinators with what their leased and running attempts use: the scheduler's view of free capacity. */
 export async function listCoordinatorsWithLoad(db: Queryable, opts: { liveOnly: boolean }): Promise<CoordinatorWithLoad[]> {
   const r = await db.query<CoordinatorWithLoad>(
-    `SELECT ${COLUMNS.split(",").map((c) => "c." + c.trim()).join(", ")},
+    `SELECT ${COLUMNS.split(",")
+      .map((c) => "c." + c.trim())
+      .join(", ")},
        COALESCE(l.cpu, 0)::int AS "usedCpuMillis", COALESCE(l.mem, 0)::bigint AS "usedMemoryMb",
        COALESCE(l.gpus, 0)::int AS "usedGpus", COALESCE(l.n, 0)::int AS "runningTasks"
      FROM coordinators c

@@ -11,15 +11,21 @@ export interface ApiKeyRow {
   revokedAt: Date | null;
 }
 
-export async function insertApiKey(db: Queryable, k: { id: string; tenant: string; role: Role; hash: string; name: string }): Promise<void> {
-  await db.query("INSERT INTO api_keys (id, tenant, role, hash, name) VALUES ($1, $2, $3, $4, $5)", [k.id, k.tenant, k.role, k.hash, k.name]);
+export async function insertApiKey(
+  db: Queryable,
+  k: { id: string; tenant: string; role: Role; hash: string; name: string },
+): Promise<void> {
+  await db.query("INSERT INTO api_keys (id, tenant, role, hash, name) VALUES ($1, $2, $3, $4, $5)", [
+    k.id,
+    k.tenant,
+    k.role,
+    k.hash,
+    k.name,
+  ]);
 }
 
 export async function findApiKey(db: Queryable, id: string): Promise<ApiKeyRow | undefined> {
-  const r = await db.query<ApiKeyRow>(
-    `SELECT id, tenant, role, hash, name, revoked_at AS "revokedAt" FROM api_keys WHERE id = $1`,
-    [id],
-  );
+  const r = await db.query<ApiKeyRow>(`SELECT id, tenant, role, hash, name, revoked_at AS "revokedAt" FROM api_keys WHERE id = $1`, [id]);
   return r.rows[0];
 }
 
@@ -38,7 +44,13 @@ export type JoinTokenCheck = "ok" | "unknown" | "used" | "expired" | "wrong-regi
  * Spends a join token: succeeds once, atomically, for a matching hash that has
  * not expired. The caller has already compared hashes in constant time.
  */
-export async function spendJoinToken(db: Queryable, id: string, hash: string, region: string, coordinatorId: string): Promise<JoinTokenCheck> {
+export async function spendJoinToken(
+  db: Queryable,
+  id: string,
+  hash: string,
+  region: string,
+  coordinatorId: string,
+): Promise<JoinTokenCheck> {
   const r = await db.query<{ ok: boolean }>(
     `UPDATE join_tokens SET used_at = now(), used_by = $4
      WHERE id = $1 AND hash = $2 AND region = $3 AND used_at IS NULL AND expires_at > now() RETURNING true AS ok`,

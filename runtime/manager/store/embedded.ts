@@ -27,7 +27,13 @@ export async function freePort(): Promise<number> {
  * As root, PostgreSQL refuses to run: the package then runs it as a `postgres`
  * user, which must be able to reach and own the data directory.
  */
-export async function startEmbeddedPostgres(opts: { dataDir: string; port?: number; database?: string; persistent?: boolean; fast?: boolean }): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port?: number;
+  database?: string;
+  persistent?: boolean;
+  fast?: boolean;
+}): Promise<EmbeddedDatabase> {
   const port = opts.port ?? (await freePort());
   const password = "framefleet";
   const dataDir = path.resolve(opts.dataDir);
@@ -43,15 +49,24 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port?: numb
     createPostgresUser: true,
     authMethod: "scram-sha-256",
     // tests trade durability for speed; a region keeps the defaults
-    postgresFlags: opts.fast ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"] : ["-c", "max_connections=300"],
-    onLog: (m: string) => { logs.push(String(m)); if (logs.length > 200) logs.shift(); },
-    onError: (m: unknown) => { logs.push(String(m)); },
+    postgresFlags: opts.fast
+      ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"]
+      : ["-c", "max_connections=300"],
+    onLog: (m: string) => {
+      logs.push(String(m));
+      if (logs.length > 200) logs.shift();
+    },
+    onError: (m: unknown) => {
+      logs.push(String(m));
+    },
   });
   try {
     if (fresh) await pg.initialise();
     await pg.start();
   } catch (err) {
-    throw new Error(`embedded PostgreSQL failed to start in ${dataDir} on port ${port}: ${(err as Error).message}\n${logs.slice(-20).join("\n")}`);
+    throw new Error(
+      `embedded PostgreSQL failed to start in ${dataDir} on port ${port}: ${(err as Error).message}\n${logs.slice(-20).join("\n")}`,
+    );
   }
   const database = opts.database ?? "framefleet";
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;

@@ -72,8 +72,36 @@ export async function readEvents(db: Queryable, tenant: string, opts: ReadEvents
   return r.rows;
 }
 
+/**
+ * Like readEvents, and also how far the read looked: when fewer than `limit` rows
+ * come back, every event up to `scannedTo` was considered (a job-filtered reader
+ * moves its cursor there and never rescans other jobs' events). Safe because the
+ * sequencer's transactions commit in seq order: a snapshot that sees seq M sees
+ * every seq below it.
+ */
+export async function readEventsPage(
+  db: Queryable,
+  tenant: string,
+  opts: ReadEventsOptions,
+): Promise<{ events: EventEnvelope[]; scannedTo: number }> {
+  const limit = opts.limit ?? 500;
+  const r = await db.query<{ events: EventEnvelope[] | null; scannedTo: number | null }>(
+    `WITH page AS (
+       SELECT seq, type, tenant, job_id, at, payload FROM outbox
+       WHERE tenant = $1 AND seq > $2 AND ($3::uuid IS NULL OR job_id = $3) ORDER BY seq LIMIT $4
+     )
+     SELECT (SELECT jsonb_agg(jsonb_build_object('id', seq, 'type', type, 'tenant', tenant, 'jobId', job_id,
+               'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', payload) ORDER BY seq) FROM page) AS events,
+            (SELECT max(seq) FROM outbox WHERE tenant = $1 AND seq > $2) AS "scannedTo"`,
+    [tenant, opts.afterSeq, opts.jobId ?? null, limit],
+  );
+  const events = r.rows[0]?.events ?? [];
+  const scannedTo = events.length < limit ? Math.max(opts.afterSeq, r.rows[0]?.scannedTo ?? opts.afterSeq) : events.at(-1)!.id;
+  return { events, scannedTo };
+}
+
 /** The tenant's last numbered event id (0 when it has none). */
 export async function latestEventSeq(db: Queryable, tenant: string): Promise<number> {
-  const r = await db.query<{ lastSeq: number }>("SELECT last_seq AS \"lastSeq\" FROM event_sequences WHERE tenant = $1", [tenant]);
+  const r = await db.query<{ lastSeq: number }>('SELECT last_seq AS "lastSeq" FROM event_sequences WHERE tenant = $1', [tenant]);
   return r.rows[0]?.lastSeq ?? 0;
 }

@@ -10,3 +10,4 @@ export * from "./api-queries.js";
 export * from "./notify.js";
 export * from "./events.js";
 export * from "./webhooks.js";
+export * from "./stores.js";

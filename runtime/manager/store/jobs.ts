@@ -81,10 +81,10 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
     if (job.idempotencyKey) {
       // serialise concurrent submissions with the same key
       await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 42))", [`${job.tenant}\n${job.idempotencyKey}`]);
-      const existing = await tx.query<JobRow>(
-        `SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant = $1 AND idempotency_key = $2`,
-        [job.tenant, job.idempotencyKey],
-      );
+      const existing = await tx.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE tenant = $1 AND idempotency_key = $2`, [
+        job.tenant,
+        job.idempotencyKey,
+      ]);
       const row = existing.rows[0];
       if (row) {
         if (row.requestHash !== (job.requestHash ?? null)) throw new IdempotencyConflictError(row.id);
@@ -95,13 +95,30 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
     const inserted = await tx.query<JobRow>(
       `INSERT INTO jobs (id, tenant, state, priority, composition, engine_name, engine_version, idempotency_key, request_hash, labels)
        VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9) RETURNING ${JOB_COLUMNS}`,
-      [id, job.tenant, job.priority, JSON.stringify(job.composition), job.engine.name, job.engine.version,
-        job.idempotencyKey ?? null, job.requestHash ?? null, JSON.stringify(job.labels ?? {})],
+      [
+        id,
+        job.tenant,
+        job.priority,
+        JSON.stringify(job.composition),
+        job.engine.name,
+        job.engine.version,
+        job.idempotencyKey ?? null,
+        job.requestHash ?? null,
+        JSON.stringify(job.labels ?? {}),
+      ],
     );
     await insertTasks(tx, id, job);
-    await appendAudit(tx, { tenant: job.tenant, jobId: id, kind: "job.submitted", data: {
-      engine: job.engine, priority: job.priority, tasks: job.tasks.map((t) => t.key), idempotencyKey: job.idempotencyKey ?? null,
-    } });
+    await appendAudit(tx, {
+      tenant: job.tenant,
+      jobId: id,
+      kind: "job.submitted",
+      data: {
+        engine: job.engine,
+        priority: job.priority,
+        tasks: job.tasks.map((t) => t.key),
+        idempotencyKey: job.idempotencyKey ?? null,
+      },
+    });
     await appendEvent(tx, { tenant: job.tenant, jobId: id, type: "job.queued", payload: { state: "queued" } });
     await tx.query("NOTIFY ff_ready");
     return { job: inserted.rows[0]!, created: true };
@@ -114,9 +131,17 @@ async function insertTasks(tx: pg.PoolClient, jobId: string, job: NewJob): Promi
     for (const d of t.dependsOn) if (!ids.has(d)) throw new Error(`task ${t.key} depends on unknown task ${d}`);
   }
   const rows = job.tasks.map((t) => ({
-    id: ids.get(t.key)!, key: t.key, kind: t.kind, pool: t.pool, spec: t.spec,
-    cpu: t.requirements.cpuMillis, mem: t.requirements.memoryMb, gpus: t.requirements.gpus,
-    optional: t.optional ?? false, deps: t.dependsOn.length, maxAttempts: t.maxAttempts,
+    id: ids.get(t.key)!,
+    key: t.key,
+    kind: t.kind,
+    pool: t.pool,
+    spec: t.spec,
+    cpu: t.requirements.cpuMillis,
+    mem: t.requirements.memoryMb,
+    gpus: t.requirements.gpus,
+    optional: t.optional ?? false,
+    deps: t.dependsOn.length,
+    maxAttempts: t.maxAttempts,
   }));
   await tx.query(
     `INSERT INTO tasks (id, job_id, tenant, key, kind, pool, state, priority, spec, cpu_millis, memory_mb, gpus,
@@ -126,8 +151,14 @@ async function insertTasks(tx: pg.PoolClient, jobId: string, job: NewJob): Promi
        CASE WHEN r.deps = 0 THEN now() END
      FROM jsonb_to_recordset($6::jsonb) AS r(id uuid, key text, kind text, pool text, spec jsonb, cpu int, mem int, gpus int,
        optional boolean, deps int, max_attempts int)`,
-    [jobId, job.tenant, job.priority, job.engine.name, job.engine.version,
-      JSON.stringify(rows.map((r) => ({ ...r, max_attempts: r.maxAttempts })))],
+    [
+      jobId,
+      job.tenant,
+      job.priority,
+      job.engine.name,
+      job.engine.version,
+      JSON.stringify(rows.map((r) => ({ ...r, max_attempts: r.maxAttempts }))),
+    ],
   );
   const edges = job.tasks.flatMap((t) => t.dependsOn.map((d) => ({ from: ids.get(d)!, to: ids.get(t.key)! })));
   if (edges.length > 0) {
@@ -167,7 +198,11 @@ export interface JobPage {
 }
 
 /** Keyset pagination on (created_at, id), newest first; the cursor is opaque to clients. */
-export async function listJobs(db: Queryable, tenant: string, opts: { state?: JobState; cursor?: { createdAt: string; id: string }; limit: number }): Promise<JobPage> {
+export async function listJobs(
+  db: Queryable,
+  tenant: string,
+  opts: { state?: JobState; cursor?: { createdAt: string; id: string }; limit: number },
+): Promise<JobPage> {
   const params: unknown[] = [tenant];
   let where = "tenant = $1";
   if (opts.state) {
@@ -186,9 +221,8 @@ export async function listJobs(db: Queryable, tenant: string, opts: { state?: Jo
   );
   const rows = r.rows.slice(0, opts.limit);
   const last = rows[rows.length - 1];
-  const nextCursor = r.rows.length > opts.limit && last
-    ? Buffer.from(JSON.stringify({ c: last.createdAtText, i: last.id })).toString("base64url")
-    : null;
+  const nextCursor =
+    r.rows.length > opts.limit && last ? Buffer.from(JSON.stringify({ c: last.createdAtText, i: last.id })).toString("base64url") : null;
   return { jobs: rows.map(({ createdAtText: _, ...j }) => j as JobRow), nextCursor };
 }
 
@@ -210,7 +244,12 @@ export interface CancelOutcome {
 }
 
 /** Cancels a job and every unfinished task at once; reports from cancelled attempts are refused as stale afterwards. */
-export async function cancelJob(db: Db, tenant: string, id: string, reason: string): Promise<CancelOutcome | "not-found" | "already-finished"> {
+export async function cancelJob(
+  db: Db,
+  tenant: string,
+  id: string,
+  reason: string,
+): Promise<CancelOutcome | "not-found" | "already-finished"> {
   return withTx(db, async (tx) => {
     const locked = await tx.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant = $2 FOR UPDATE`, [id, tenant]);
     const job = locked.rows[0];
@@ -245,7 +284,13 @@ export async function cancelJob(db: Db, tenant: string, id: string, reason: stri
 }
 
 /** Marks a job finished once every task is terminal. Idempotent: a finished job is left as it is. */
-export async function finishJob(db: Db, id: string, state: "succeeded" | "partial" | "failed", outputs: Json | null, error: Json | null): Promise<JobRow | undefined> {
+export async function finishJob(
+  db: Db,
+  id: string,
+  state: "succeeded" | "partial" | "failed",
+  outputs: Json | null,
+  error: Json | null,
+): Promise<JobRow | undefined> {
   return withTx(db, async (tx) => {
     const r = await tx.query<JobRow>(
       `UPDATE jobs SET state = $2, outputs = $3, error = $4, updated_at = now(), finished_at = now()
@@ -272,12 +317,17 @@ export async function jobsAwaitingFinalisation(db: Queryable, limit = 100): Prom
   return r.rows.map((x) => x.id);
 }
 
-export async function taskResultsForJob(db: Queryable, jobId: string): Promise<Record<string, { state: string; result: Json; error: string | null; optional: boolean; kind: string }>> {
+export async function taskResultsForJob(
+  db: Queryable,
+  jobId: string,
+): Promise<Record<string, { state: string; result: Json; error: string | null; optional: boolean; kind: string }>> {
   const r = await db.query<{ key: string; state: string; result: Json; error: string | null; optional: boolean; kind: string }>(
     "SELECT key, state, result, error, optional, kind FROM tasks WHERE job_id = $1",
     [jobId],
   );
-  return Object.fromEntries(r.rows.map((x) => [x.key, { state: x.state, result: x.result, error: x.error, optional: x.optional, kind: x.kind }]));
+  return Object.fromEntries(
+    r.rows.map((x) => [x.key, { state: x.state, result: x.result, error: x.error, optional: x.optional, kind: x.kind }]),
+  );
 }
 
 export async function countJobsByState(db: Queryable): Promise<Record<string, number>> {

@@ -2,8 +2,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PlannedTask } from "../../engine/types.js";
 import { createTestDatabase } from "../../../test/support/db.js";
 import {
-  cancelJob, createDb, finishAttempt, getJob, insertCoordinator, insertJob, IdempotencyConflictError, leaseTasks,
-  listAudit, listJobs, listJobTasks, markConnected, markStarted, readyTasks, decodeCursor, type Db,
+  cancelJob,
+  createDb,
+  finishAttempt,
+  getJob,
+  insertCoordinator,
+  insertJob,
+  IdempotencyConflictError,
+  leaseTasks,
+  listAudit,
+  listJobs,
+  listJobTasks,
+  markConnected,
+  markStarted,
+  readyTasks,
+  decodeCursor,
+  type Db,
 } from "./index.js";
 
 let db: Db;
@@ -14,7 +28,16 @@ beforeAll(async () => {
   drop = t.drop;
   db = createDb(t.url);
   await insertCoordinator(db, { id: "c1", region: "local", hostname: "h", certSerial: "1", certNotAfter: new Date(Date.now() + 3600e3) });
-  await markConnected(db, "c1", "replica-a", "h", { cpuMillis: 4000, memoryMb: 8000, gpus: 0, engines: [], pools: [], capacityType: "local", instanceType: "", detail: {} });
+  await markConnected(db, "c1", "replica-a", "h", {
+    cpuMillis: 4000,
+    memoryMb: 8000,
+    gpus: 0,
+    engines: [],
+    pools: [],
+    capacityType: "local",
+    instanceType: "",
+    detail: {},
+  });
 });
 afterAll(async () => {
   await db.end();
@@ -26,16 +49,36 @@ function plan(): PlannedTask[] {
   return [
     { key: "probe", kind: "probe", pool: "probe", requirements: req, dependsOn: [], maxAttempts: 3, spec: {} },
     { key: "encode:a", kind: "encode", pool: "encode", requirements: req, dependsOn: ["probe"], maxAttempts: 2, spec: { r: "a" } },
-    { key: "encode:b", kind: "encode", pool: "encode", requirements: req, dependsOn: ["probe"], maxAttempts: 2, spec: { r: "b" }, optional: true },
+    {
+      key: "encode:b",
+      kind: "encode",
+      pool: "encode",
+      requirements: req,
+      dependsOn: ["probe"],
+      maxAttempts: 2,
+      spec: { r: "b" },
+      optional: true,
+    },
     { key: "package", kind: "package", pool: "package", requirements: req, dependsOn: ["encode:a", "encode:b"], maxAttempts: 3, spec: {} },
   ];
 }
 const submit = (tenant = "acme", idem?: string, hash?: string) =>
-  insertJob(db, { tenant, priority: 50, composition: { x: 1 }, engine: { name: "ffmpeg", version: "5.1" }, tasks: plan(), idempotencyKey: idem, requestHash: hash });
+  insertJob(db, {
+    tenant,
+    priority: 50,
+    composition: { x: 1 },
+    engine: { name: "ffmpeg", version: "5.1" },
+    tasks: plan(),
+    idempotencyKey: idem,
+    requestHash: hash,
+  });
 
 async function leaseAll() {
   const ready = await readyTasks(db, 100);
-  return leaseTasks(db, ready.map((t) => ({ taskId: t.id, coordinatorId: "c1" })));
+  return leaseTasks(
+    db,
+    ready.map((t) => ({ taskId: t.id, coordinatorId: "c1" })),
+  );
 }
 
 describe("job store", () => {
@@ -53,7 +96,12 @@ describe("job store", () => {
     const done = await finishAttempt(db, { taskId: probe!.id, epoch: probe!.epoch, outcome: "succeeded", result: { height: 720 } });
     expect(done).toMatchObject({ status: "ok", taskState: "succeeded", jobSettled: false });
     tasks = await listJobTasks(db, job.id);
-    expect(tasks.filter((t) => t.state === "ready").map((t) => t.key).sort()).toEqual(["encode:a", "encode:b"]);
+    expect(
+      tasks
+        .filter((t) => t.state === "ready")
+        .map((t) => t.key)
+        .sort(),
+    ).toEqual(["encode:a", "encode:b"]);
   });
 
   it("refuses a report carrying a stale epoch and changes nothing", async () => {
@@ -71,7 +119,7 @@ describe("job store", () => {
     let [l] = (await leaseAll()).filter((x) => x.jobId === job.id);
     await finishAttempt(db, { taskId: l!.id, epoch: l!.epoch, outcome: "succeeded" });
     const enc = (await leaseAll()).filter((x) => x.jobId === job.id);
-    const a = enc.find((x) => x.id === (enc[0]!.id))!;
+    const a = enc.find((x) => x.id === enc[0]!.id)!;
     const keyOf = async (id: string) => (await listJobTasks(db, job.id)).find((t) => t.id === id)!.key;
     const encA = (await keyOf(enc[0]!.id)) === "encode:a" ? enc[0]! : enc[1]!;
     const r1 = await finishAttempt(db, { taskId: encA.id, epoch: encA.epoch, outcome: "failed", error: "boom" });

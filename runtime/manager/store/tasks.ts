@@ -48,6 +48,8 @@ export async function leaseTasks(db: Queryable, placements: { taskId: string; co
        UPDATE tasks t SET state = 'leased', attempt = t.attempt + 1, epoch = nextval('lease_epoch'),
          coordinator_id = p.coordinator_id, progress = 0, progress_detail = NULL
        FROM p WHERE t.id = p.task_id AND t.state = 'ready'
+         -- the host may have started draining (spot notice) or gone since the pass read it
+         AND EXISTS (SELECT 1 FROM coordinators c WHERE c.id = p.coordinator_id AND c.state = 'connected')
        RETURNING t.id, t.job_id, t.tenant, t.attempt, t.epoch, t.coordinator_id
      ), att AS (
        INSERT INTO attempts (task_id, attempt, epoch, coordinator_id, state)
@@ -113,7 +115,10 @@ export interface LeaseRef {
 }
 
 /** The lease a report claims, if it is still the current one. */
-export async function currentLease(db: Queryable, ref: LeaseRef): Promise<{ jobId: string; tenant: string; attempt: number; coordinatorId: string; state: string } | undefined> {
+export async function currentLease(
+  db: Queryable,
+  ref: LeaseRef,
+): Promise<{ jobId: string; tenant: string; attempt: number; coordinatorId: string; state: string } | undefined> {
   const r = await db.query<{ jobId: string; tenant: string; attempt: number; coordinatorId: string; state: string }>(
     `SELECT job_id AS "jobId", tenant, attempt, coordinator_id AS "coordinatorId", state FROM tasks
      WHERE id = $1 AND epoch = $2 AND state IN ('leased', 'running')`,
@@ -136,9 +141,20 @@ export async function markStarted(db: Queryable, ref: LeaseRef): Promise<"ok" | 
 }
 
 export async function recordProgress(db: Queryable, ref: LeaseRef, fraction: number, detail: string | null): Promise<"ok" | "stale"> {
+  // crossing a 10% boundary is also an event (task.progress), in the same statement
   const r = await db.query(
-    `UPDATE tasks SET progress = $3, progress_detail = $4, state = 'running', started_at = COALESCE(started_at, now())
-     WHERE id = $1 AND epoch = $2 AND state IN ('leased', 'running')`,
+    `WITH old AS (
+       SELECT id, progress FROM tasks WHERE id = $1 AND epoch = $2 AND state IN ('leased', 'running') FOR UPDATE
+     ), upd AS (
+       UPDATE tasks t SET progress = $3, progress_detail = $4, state = 'running', started_at = COALESCE(t.started_at, now())
+       FROM old WHERE t.id = old.id
+       RETURNING t.tenant, t.job_id, t.key, t.attempt, old.progress AS before, t.progress AS after
+     ), ev AS (
+       INSERT INTO outbox (tenant, job_id, type, payload)
+       SELECT tenant, job_id, 'task.progress', jsonb_build_object('task', key, 'attempt', attempt, 'progress', floor(after * 10) / 10)
+       FROM upd WHERE floor(after * 10) > floor(before * 10)
+     )
+     SELECT 1 FROM upd`,
     [ref.taskId, ref.epoch, Math.max(0, Math.min(1, fraction)), detail],
   );
   return (r.rowCount ?? 0) > 0 ? "ok" : "stale";
@@ -172,10 +188,14 @@ export interface FinishOutcome {
  * trip per result.
  */
 export async function finishAttempt(db: Queryable, f: FinishInput): Promise<FinishOutcome> {
-  const r = await db.query<{ r: FinishOutcome }>(
-    "SELECT ff_finish_attempt($1, $2, $3, $4, $5, $6) AS r",
-    [f.taskId, f.epoch, f.outcome, JSON.stringify(f.result ?? null), f.error ?? null, JSON.stringify(f.audit ?? [])],
-  );
+  const r = await db.query<{ r: FinishOutcome }>("SELECT ff_finish_attempt($1, $2, $3, $4, $5, $6) AS r", [
+    f.taskId,
+    f.epoch,
+    f.outcome,
+    JSON.stringify(f.result ?? null),
+    f.error ?? null,
+    JSON.stringify(f.audit ?? []),
+  ]);
   return r.rows[0]!.r;
 }
 
@@ -192,7 +212,18 @@ export async function finishAttempts(db: Queryable, fs: FinishInput[]): Promise<
       `SELECT ff_finish_attempt(x.task_id, x.epoch, x.outcome, x.result, x.error, x.audit) AS r
        FROM jsonb_to_recordset($1::jsonb) WITH ORDINALITY AS x(task_id uuid, epoch bigint, outcome text, result jsonb, error text, audit jsonb, ord bigint)
        ORDER BY x.ord`,
-      [JSON.stringify(fs.map((f) => ({ task_id: f.taskId, epoch: f.epoch, outcome: f.outcome, result: f.result ?? null, error: f.error ?? null, audit: f.audit ?? [] })))],
+      [
+        JSON.stringify(
+          fs.map((f) => ({
+            task_id: f.taskId,
+            epoch: f.epoch,
+            outcome: f.outcome,
+            result: f.result ?? null,
+            error: f.error ?? null,
+            audit: f.audit ?? [],
+          })),
+        ),
+      ],
     );
     return r.rows.map((x) => x.r);
   } catch {
@@ -214,7 +245,10 @@ export async function requeueCoordinatorTasks(db: Db, coordinatorId: string, rea
 }
 
 /** Attempts a coordinator holds according to the store, for reconciling with what it reports. */
-export async function heldAttempts(db: Queryable, coordinatorId: string): Promise<{ taskId: string; attempt: number; epoch: number; state: string }[]> {
+export async function heldAttempts(
+  db: Queryable,
+  coordinatorId: string,
+): Promise<{ taskId: string; attempt: number; epoch: number; state: string }[]> {
   const r = await db.query<{ taskId: string; attempt: number; epoch: number; state: string }>(
     `SELECT id AS "taskId", attempt, epoch, state FROM tasks WHERE coordinator_id = $1 AND state IN ('leased', 'running')`,
     [coordinatorId],

@@ -34,12 +34,18 @@ export async function insertWebhookEndpoint(
 }
 
 export async function listWebhookEndpoints(db: Queryable, tenant: string): Promise<WebhookEndpointRow[]> {
-  const r = await db.query<WebhookEndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant = $1 ORDER BY created_at, id`, [tenant]);
+  const r = await db.query<WebhookEndpointRow>(
+    `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant = $1 ORDER BY created_at, id`,
+    [tenant],
+  );
   return r.rows;
 }
 
 export async function getWebhookEndpoint(db: Queryable, tenant: string, id: string): Promise<WebhookEndpointRow | undefined> {
-  const r = await db.query<WebhookEndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant = $1 AND id = $2`, [tenant, id]);
+  const r = await db.query<WebhookEndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant = $1 AND id = $2`, [
+    tenant,
+    id,
+  ]);
   return r.rows[0];
 }
 
@@ -99,8 +105,9 @@ export async function fanOutWebhookDeliveries(db: Queryable): Promise<number> {
 /** Endpoints with a delivery due now and not leased, and when the next one falls due. */
 export async function dueWebhookEndpoints(db: Queryable): Promise<{ due: string[]; nextAt: Date | null }> {
   const r = await db.query<{ endpointId: string | null; nextAt: Date | null }>(
-    `SELECT endpoint_id AS "endpointId", NULL::timestamptz AS "nextAt" FROM webhook_deliveries
-     WHERE state = 'pending' AND next_at <= now() AND (lease_until IS NULL OR lease_until < now()) GROUP BY endpoint_id
+    `SELECT d.endpoint_id AS "endpointId", NULL::timestamptz AS "nextAt" FROM webhook_deliveries d
+     JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
+     WHERE d.state = 'pending' AND d.next_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now()) GROUP BY d.endpoint_id
      UNION ALL
      SELECT NULL, min(next_at) FROM webhook_deliveries WHERE state = 'pending' AND next_at > now()`,
   );
@@ -126,6 +133,7 @@ export async function claimWebhookDelivery(db: Queryable, endpointId: string, le
     `WITH c AS (
        SELECT id FROM webhook_deliveries
        WHERE endpoint_id = $1 AND state = 'pending' AND next_at <= now() AND (lease_until IS NULL OR lease_until < now())
+         AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $1 AND enabled) -- a disabled endpoint's backlog waits
        ORDER BY event_seq, id LIMIT 1 FOR UPDATE SKIP LOCKED
      ), u AS (
        UPDATE webhook_deliveries d SET attempts = d.attempts + 1, lease_until = now() + make_interval(secs => $2::double precision / 1000)
@@ -148,7 +156,15 @@ export async function claimWebhookDelivery(db: Queryable, endpointId: string, le
  */
 export async function recordWebhookAttempt(
   db: Queryable,
-  a: { deliveryId: number; attempt: number; ok: boolean; status: number | null; latencyMs: number; error: string | null; retryInMs: number | null },
+  a: {
+    deliveryId: number;
+    attempt: number;
+    ok: boolean;
+    status: number | null;
+    latencyMs: number;
+    error: string | null;
+    retryInMs: number | null;
+  },
 ): Promise<void> {
   await db.query(
     `WITH att AS (

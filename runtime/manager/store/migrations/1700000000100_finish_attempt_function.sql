@@ -32,7 +32,9 @@ BEGIN
     IF p_outcome = 'failed-permanent' OR v_failures >= t.max_attempts OR t.attempt >= t.max_attempts + 5 THEN
       v_state := 'failed';
       v_final := true;
-      UPDATE tasks SET state = 'failed', failures = v_failures, error = COALESCE(p_error, 'failed'), result = p_result, finished_at = v_now
+      -- dependents are handed the reason (package and commit quote it in their list of what is missing)
+      UPDATE tasks SET state = 'failed', failures = v_failures, error = COALESCE(p_error, 'failed'),
+          result = COALESCE(NULLIF(p_result, 'null'::jsonb), jsonb_build_object('reason', COALESCE(p_error, 'failed'))), finished_at = v_now
         WHERE id = p_task;
     ELSE
       v_state := 'ready';
