@@ -8,6 +8,7 @@ import { parseStoreRef, StoreRefError } from "../../storage/keys.js";
 import {
   cancelJob,
   decodeCursor,
+  getFactory,
   getJob,
   IdempotencyConflictError,
   insertJob,
@@ -41,6 +42,7 @@ import {
   type SubmitBody,
 } from "./schemas.js";
 import { principalOf, type RoleGuard } from "./auth.js";
+import { applyFactory } from "./factories.js";
 import type { ApiDeps, CompositionLike } from "./types.js";
 
 /** Error responses are served as application/problem+json; keyed by content type so the document says so. */
@@ -78,7 +80,17 @@ export function registerJobRoutes<C extends CompositionLike>(
       const body = req.body;
       const idempotencyKey = req.headers["idempotency-key"];
 
-      const checked = deps.validateComposition(body.composition);
+      let submitted: unknown = body.composition;
+      let factory: { name: string; revision: number } | undefined;
+      if (body.factory !== undefined) {
+        const f = await getFactory(db, principal.tenant, body.factory);
+        if (!f) throw compositionProblem([{ field: "/factory", reason: `this tenant has no factory named ${body.factory}` }]);
+        const applied = applyFactory(f, body.composition);
+        if (!applied.ok) throw compositionProblem(applied.errors);
+        submitted = applied.value;
+        factory = { name: f.name, revision: f.revision };
+      }
+      const checked = deps.validateComposition(submitted);
       if (!checked.ok) throw compositionProblem(checked.errors.map((e) => ({ field: compositionField(e.field), reason: e.reason })));
       const refErrors = compositionBoundaryErrors(checked.value, new Set(await deps.storesFor(principal.tenant)));
       if (refErrors.length > 0) throw compositionProblem(refErrors);
@@ -102,6 +114,7 @@ export function registerJobRoutes<C extends CompositionLike>(
         engine: { name: checked.value.engine.name, version: checked.value.engine.version },
         labels: body.labels ?? {},
         tasks,
+        ...(factory ? { factory } : {}),
         ...(idempotencyKey !== undefined ? { idempotencyKey, requestHash: requestHash(body) } : {}),
       };
       let out: { job: JobRow; created: boolean };
@@ -337,6 +350,7 @@ function jobBase(j: JobRow, region: string) {
     priority: j.priority,
     labels: j.labels ?? {},
     engine: { name: j.engineName, version: j.engineVersion },
+    factory: j.factory ? { name: j.factory, revision: j.factoryRevision ?? 0 } : null,
     outputs: j.outputs,
     error: j.error,
     createdAt: iso(j.createdAt)!,

@@ -57,6 +57,12 @@ export const SubmitBodySchema = Type.Object(
     ),
     priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 50, description: "higher runs first; default 50" })),
     labels: Type.Optional(LabelsSchema),
+    factory: Type.Optional(
+      Type.String({
+        pattern: "^[a-z0-9][a-z0-9_-]{0,62}$",
+        description: "submit against this factory: its template fills what the composition leaves out, and its engine pin applies",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -124,6 +130,9 @@ const jobCommon = {
   priority: Type.Integer(),
   labels: Type.Record(Type.String(), Type.String()),
   engine: Type.Object({ name: Type.String(), version: Type.String() }),
+  factory: Nullable(
+    Type.Object({ name: Type.String(), revision: Type.Integer() }, { description: "the factory revision the job was submitted against" }),
+  ),
   outputs: Type.Unknown({ description: "what the job produced, once finished" }),
   error: Type.Unknown(),
   createdAt: Timestamp,

@@ -12,10 +12,11 @@ import type { Role } from "../store/index.js";
 import { httpRequestDuration, registry } from "../metrics.js";
 import { ping } from "../store/api-queries.js";
 import { authenticate, authorize, setPrincipal, type RoleGuard } from "./auth.js";
-import type { ApiDeps, CompositionLike } from "./types.js";
+import type { ApiDeps, CompositionLike, CompositionValidator } from "./types.js";
 import { ApiProblem, problemFromFastifyError, sendProblem, type FieldProblem } from "./problems.js";
 import { ProblemSchema, JobSchema, HealthSchema } from "./schemas.js";
 import { registerJobRoutes } from "./jobs.js";
+import { registerFactoryRoutes } from "./factories.js";
 import { registerUsageRoutes } from "./usage.js";
 import { registerStoreRoutes } from "./stores.js";
 
@@ -126,6 +127,12 @@ export async function buildApi<C extends CompositionLike>(deps: ApiDeps<C>): Pro
     };
 
   registerJobRoutes(app, deps, requireRole, BEARER);
+  registerFactoryRoutes(
+    app,
+    { db: deps.db, validateComposition: deps.validateComposition as unknown as CompositionValidator<CompositionLike> },
+    requireRole,
+    BEARER,
+  );
   registerUsageRoutes(app, deps.db, requireRole, BEARER);
   if (deps.storeRegistry) registerStoreRoutes(app, { db: deps.db, storesFor: deps.storesFor, ...deps.storeRegistry }, requireRole, BEARER);
 

@@ -13,7 +13,7 @@ import {
   issueKeyAndCertificate,
   type Identity,
 } from "../../pki/index.js";
-import { createDb, insertJob, insertJoinToken, leaseTasks, listJobTasks, readyTasks, type Db } from "../store/index.js";
+import { createDb, insertJob, insertJoinToken, leaseTasks, markConnected, listJobTasks, readyTasks, type Db } from "../store/index.js";
 import { RpcServer } from "./server.js";
 
 let db: Db;
@@ -204,6 +204,17 @@ describe("worker reports", () => {
     const ready = await readyTasks(db, 1000);
     const mine = (await listJobTasks(db, job.id))[0]!;
     expect(ready.some((t) => t.id === mine.id)).toBe(true);
+    // leases go only to coordinators that are connected
+    await markConnected(db, coordinatorId, "r1", "h", {
+      cpuMillis: 2000,
+      memoryMb: 2048,
+      gpus: 0,
+      engines: [],
+      pools: [],
+      capacityType: "local",
+      instanceType: "",
+      detail: {},
+    });
     const [lease] = await leaseTasks(db, [{ taskId: mine.id, coordinatorId }]);
     return { jobId: job.id, coordinatorId, lease: lease! };
   }

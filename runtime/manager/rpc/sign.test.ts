@@ -7,7 +7,7 @@ import { testRegionPki } from "../../../test/support/pki.js";
 import { loadProto } from "../../proto/index.js";
 import type { WorkerClient } from "../../proto/index.js";
 import { createSecretToken, generateKeyAndCsr, issueKeyAndCertificate, type Identity } from "../../pki/index.js";
-import { createDb, insertJob, insertJoinToken, leaseTasks, listJobTasks, type Db } from "../store/index.js";
+import { createDb, insertJob, insertJoinToken, leaseTasks, markConnected, listJobTasks, type Db } from "../store/index.js";
 import { signForTask, taskScope } from "../../storage/grants.js";
 import type { UrlSigner } from "../../storage/signing.js";
 import type { ObjectInfo, Store } from "../../storage/store.js";
@@ -113,6 +113,17 @@ async function leased() {
     ],
   });
   const task = (await listJobTasks(db, job.id))[0]!;
+  // leases go only to coordinators that are connected
+  await markConnected(db, coordinatorId, "r1", "h", {
+    cpuMillis: 2000,
+    memoryMb: 2048,
+    gpus: 0,
+    engines: [],
+    pools: [],
+    capacityType: "local",
+    instanceType: "",
+    detail: {},
+  });
   const [lease] = await leaseTasks(db, [{ taskId: task.id, coordinatorId }]);
   return { jobId: job.id, coordinatorId, lease: lease! };
 }

@@ -11,3 +11,4 @@ export * from "./notify.js";
 export * from "./events.js";
 export * from "./webhooks.js";
 export * from "./stores.js";
+export * from "./factories.js";

@@ -11,6 +11,8 @@ export const TERMINAL_JOB_STATES: readonly JobState[] = ["succeeded", "partial",
 export interface NewJob {
   /** the id planJob was given; a fresh UUID when absent */
   id?: string;
+  /** the factory (and its revision) the job was submitted against */
+  factory?: { name: string; revision: number };
   tenant: string;
   priority: number;
   composition: Json;
@@ -34,6 +36,8 @@ export interface JobRow {
   labels: Record<string, string>;
   outputs: Json | null;
   error: Json | null;
+  factory: string | null;
+  factoryRevision: number | null;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -62,7 +66,7 @@ export interface TaskSummary {
 
 const JOB_COLUMNS = `id, tenant, state, priority, composition, engine_name AS "engineName", engine_version AS "engineVersion",
   idempotency_key AS "idempotencyKey", request_hash AS "requestHash", labels, outputs, error,
-  created_at AS "createdAt", updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
+  factory, factory_revision AS "factoryRevision", created_at AS "createdAt", updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
 export class IdempotencyConflictError extends Error {
   constructor(readonly existingJobId: string) {
@@ -93,8 +97,9 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
     }
     const id = job.id ?? randomUUID();
     const inserted = await tx.query<JobRow>(
-      `INSERT INTO jobs (id, tenant, state, priority, composition, engine_name, engine_version, idempotency_key, request_hash, labels)
-       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9) RETURNING ${JOB_COLUMNS}`,
+      `INSERT INTO jobs (id, tenant, state, priority, composition, engine_name, engine_version, idempotency_key, request_hash, labels,
+         factory, factory_revision)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${JOB_COLUMNS}`,
       [
         id,
         job.tenant,
@@ -105,6 +110,8 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
         job.idempotencyKey ?? null,
         job.requestHash ?? null,
         JSON.stringify(job.labels ?? {}),
+        job.factory?.name ?? null,
+        job.factory?.revision ?? null,
       ],
     );
     await insertTasks(tx, id, job);
@@ -115,6 +122,7 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
       data: {
         engine: job.engine,
         priority: job.priority,
+        factory: job.factory ?? null,
         tasks: job.tasks.map((t) => t.key),
         idempotencyKey: job.idempotencyKey ?? null,
       },
