@@ -15,6 +15,7 @@ import { GcsStore } from "./gcs.js";
 import { AzureStore } from "./azure.js";
 import { PresignedStore, type GrantSigner, type PresignedDefinition } from "./presigned.js";
 import type { TransferProgress } from "./signing.js";
+import { cachedResolver } from "./resolver.js";
 
 /**
  * Where a cloud store's credentials come from. `default`: the SDK's chain (instance
@@ -119,15 +120,5 @@ export function storeFromDefinition(name: string, def: StoreDefinition, opts: St
 }
 
 export function storeResolver(defs: StoreDefinitions, opts: StoreBuildOptions = {}): (name: string) => Store {
-  const cache = new Map<string, Store>();
-  return (name) => {
-    let s = cache.get(name);
-    if (!s) {
-      const def = Object.prototype.hasOwnProperty.call(defs, name) ? defs[name] : undefined;
-      if (!def) throw new Error(`store ${JSON.stringify(name)} is not available to this task`);
-      s = storeFromDefinition(name, def, opts);
-      cache.set(name, s);
-    }
-    return s;
-  };
+  return cachedResolver(defs, (name, def) => storeFromDefinition(name, def, opts));
 }

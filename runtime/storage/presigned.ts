@@ -16,7 +16,7 @@
 import { Readable } from "node:stream";
 import type { ObjectInfo, Store } from "./store.js";
 import { StoreRefError, validateKey } from "./keys.js";
-import { checkRange } from "./s3.js";
+import { checkRange } from "./range.js";
 import { PART_SIZE, type MultipartPart, type SignedRequest, type TransferProgress } from "./signing.js";
 
 export interface PresignedDefinition {

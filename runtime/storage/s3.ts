@@ -10,6 +10,7 @@
 // - read() with a range is a ranged GetObject (HTTP Range, inclusive ends).
 // - It is also a UrlSigner: the manager presigns task-scoped GET/PUT/UploadPart requests
 //   with it (signing.ts); workers never see the credentials.
+import { checkRange } from "./range.js";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -268,14 +269,9 @@ export function normalizePrefix(prefix: string | undefined): string {
   return prefix.endsWith("/") ? prefix : prefix + "/";
 }
 
-export function checkRange(range?: { start: number; end?: number }): void {
-  if (!range) return;
-  if (!Number.isInteger(range.start) || range.start < 0) throw new RangeError("range.start must be a non-negative integer");
-  if (range.end !== undefined && (!Number.isInteger(range.end) || range.end < range.start))
-    throw new RangeError("range.end must be an integer >= range.start");
-}
-
 function isNotFound(e: unknown): boolean {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
   return err?.name === "NotFound" || err?.name === "NoSuchKey" || err?.$metadata?.httpStatusCode === 404;
 }
+
+export { checkRange };

@@ -5,7 +5,8 @@
 import fs from "node:fs/promises";
 import { ReportChannel } from "./report-channel.js";
 import { PermanentTaskError, type AuditEntry, type DependencyResults, type TaskContext } from "../engine/types.js";
-import { storeResolver, type StoreDefinitions } from "../storage/definitions.js";
+import type { StoreDefinitions } from "../storage/definitions.js";
+import { workerStoreResolver } from "../storage/worker-stores.js";
 import type { WorkerLaunch } from "./launch.js";
 import type { Runner } from "./runner.js";
 import { signClient } from "./sign-client.js";
@@ -43,7 +44,7 @@ export async function runWorker(launch: WorkerLaunch, runner: Runner, parentGone
     taskKey: t.taskKey,
     attempt: t.attempt,
     engine: t.engine,
-    resolveStore: storeResolver(launch.stores as unknown as StoreDefinitions, {
+    resolveStore: workerStoreResolver(launch.stores as unknown as StoreDefinitions, {
       signer: signing.signer,
       // transfer progress rides on the task's progress detail (the fraction stays the engine's)
       onProgress: (p) => {
