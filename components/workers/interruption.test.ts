@@ -12,7 +12,8 @@ import { renderInterruptionWatcher, renderJoinScript, type JoinTokenSource } fro
 import { parseNotice } from "../../runtime/coordinator/interruption.js";
 import type { Cloud } from "../common.js";
 
-const haveTools = ["bash", "jq", "base64", "sed"].every((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status === 0);
+// the host scripts need these (scripts/setup.sh installs jq); missing tools fail the tests, never skip them
+const missingTools = ["bash", "jq", "base64", "sed"].filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
 
 // A fake command: prints the body for the first argument matching a pattern, else fails like `curl -f` on a 404.
 function fake(dir: string, cmd: string, cases: Array<[string, string]>): void {
@@ -38,7 +39,11 @@ function watch(cloud: Cloud, cases: Array<[string, string]>): string {
   return readFileSync(join(dir, "interruption"), "utf8");
 }
 
-describe.skipIf(!haveTools)("interruption watcher -> coordinator's parseNotice", () => {
+describe("interruption watcher -> coordinator's parseNotice", () => {
+  it("has the tools the host scripts use", () => {
+    expect(missingTools, `install: apt-get install -y ${missingTools.join(" ")}`).toEqual([]);
+  });
+
   it("AWS: IMDSv2 token, then spot/instance-action", () => {
     const raw = watch("aws", [
       ["latest/api/token", "TOKEN"],
@@ -73,7 +78,7 @@ function join_(cloud: Cloud, src: JoinTokenSource, fakes: Record<string, Array<[
   return readFileSync(join(dir, "host.env"), "utf8");
 }
 
-describe.skipIf(!haveTools)("join script -> host.env", () => {
+describe("join script -> host.env", () => {
   it("AWS: spot lifecycle, instance type and the token from Secrets Manager", () => {
     const env = join_(
       "aws",

@@ -6,7 +6,7 @@
 //
 // Every run gets its own temporary directory (configs, rings, data) and its own free
 // loopback ports; the processes started here are stopped by their ids. When the
-// binaries are absent the tests that need it skip and say why (see `swiftSkipReason`).
+// binaries are absent the tests that need it fail and say which packages to install (`swiftSkipReason`).
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
