@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage/index.js";
 import type * as azureTypes from "@pulumi/azure-native/types/index.js";
 import * as keyvault from "@pulumi/azure-native/keyvault/index.js";
+import { protectedKeyVault } from "../azure-keyvault.js";
 import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js";
 import * as authorization from "@pulumi/azure-native/authorization/index.js";
 import * as monitor from "@pulumi/azure-native/monitor/index.js";
@@ -44,22 +45,9 @@ export function createAzureBuckets(parent: pulumi.Resource, name: string, a: Med
   const tenantId = az.tenantId ? pulumi.output(az.tenantId) : client.tenantId;
 
   const identity = new managedidentity.UserAssignedIdentity(`${name}-cmk`, { resourceGroupName, location, tags }, opts);
-  const vault = new keyvault.Vault(
+  const vault = protectedKeyVault(
     `${name}-cmk`,
-    {
-      resourceGroupName,
-      location,
-      vaultName: `${a.namePrefix.replace(/[^a-zA-Z0-9]/g, "").slice(0, 20)}kv`,
-      properties: {
-        tenantId,
-        sku: { family: "A", name: "standard" },
-        enableRbacAuthorization: true,
-        enableSoftDelete: true,
-        softDeleteRetentionInDays: 90,
-        enablePurgeProtection: true,
-      },
-      tags,
-    },
+    { resourceGroupName, location, vaultName: `${a.namePrefix.replace(/[^a-zA-Z0-9]/g, "").slice(0, 20)}kv`, tenantId, tags },
     opts,
   );
   const key = new keyvault.Key(

@@ -8,6 +8,7 @@ import * as containerservice from "@pulumi/azure-native/containerservice/index.j
 import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js";
 import * as authorization from "@pulumi/azure-native/authorization/index.js";
 import * as keyvault from "@pulumi/azure-native/keyvault/index.js";
+import { protectedKeyVault } from "../azure-keyvault.js";
 import * as network from "@pulumi/azure-native/network/index.js";
 import * as monitor from "@pulumi/azure-native/monitor/index.js";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights/index.js";
@@ -35,22 +36,9 @@ export function createAzureManagerCluster(parent: pulumi.Resource, name: string,
   const identity = new managedidentity.UserAssignedIdentity(`${name}-aks`, { resourceGroupName, location, tags }, opts);
 
   // KMS key for etcd secrets encryption.
-  const vault = new keyvault.Vault(
+  const vault = protectedKeyVault(
     `${name}-kms`,
-    {
-      resourceGroupName,
-      location,
-      vaultName: physicalName("ffkms", name).replace(/-/g, "").slice(0, 24),
-      properties: {
-        tenantId,
-        sku: { family: "A", name: "standard" },
-        enableRbacAuthorization: true,
-        enableSoftDelete: true,
-        softDeleteRetentionInDays: 90,
-        enablePurgeProtection: true,
-      },
-      tags,
-    },
+    { resourceGroupName, location, vaultName: physicalName("ffkms", name).replace(/-/g, "").slice(0, 24), tenantId, tags },
     opts,
   );
   const key = new keyvault.Key(

@@ -251,6 +251,18 @@ export async function runVideoEncode(spec: VideoEncodeSpec, ctx: TaskContext): P
     input: input.file,
     output: file,
     window: { ...(trimmed(p.probe) ? { start: p.probe.start, duration: p.probe.duration } : {}), format: demuxerOf(p.probe.formatName) },
+    ...renditionEncoding(spec, p),
+  });
+  await runFfmpeg(ctx, args, { duration: p.probe.duration, span: 0.95, label: `encode ${r.name}` }).catch((e) =>
+    ffmpegFailure(e, `encode ${r.name}`),
+  );
+  return finishVideo(ctx, spec, p, file);
+}
+
+/** What a rendition's encode is, whole or in chunks: the same codec settings, so chunks join without re-encoding. */
+function renditionEncoding(spec: VideoEncodeSpec, p: Prepared) {
+  const r = spec.rendition;
+  return {
     codec: r.codec,
     hardware: spec.hardware,
     width: p.width,
@@ -262,11 +274,7 @@ export async function runVideoEncode(spec: VideoEncodeSpec, ctx: TaskContext): P
     profile: r.profile,
     level: r.level,
     preset: r.preset,
-  });
-  await runFfmpeg(ctx, args, { duration: p.probe.duration, span: 0.95, label: `encode ${r.name}` }).catch((e) =>
-    ffmpegFailure(e, `encode ${r.name}`),
-  );
-  return finishVideo(ctx, spec, p, file);
+  };
 }
 
 async function finishVideo(
@@ -416,17 +424,7 @@ export async function runChunkEncode(spec: VideoEncodeSpec, ctx: TaskContext): P
     window: { ...(c.startFrame > 0 || p.probe.start > 0 ? { start: seek } : {}), format: demuxerOf(p.probe.formatName) },
     frames: c.frames,
     resetTimestamps: true,
-    codec: r.codec,
-    hardware: spec.hardware,
-    width: p.width,
-    height: p.height,
-    fps: p.fps,
-    gopFrames: p.gop,
-    dar: p.dar,
-    rateControl: r.rateControl,
-    profile: r.profile,
-    level: r.level,
-    preset: r.preset,
+    ...renditionEncoding(spec, p),
   });
   await runFfmpeg(ctx, args, { duration: c.frames / fpsV, span: 0.95, label: `encode ${r.name} chunk ${c.index}` }).catch((e) =>
     ffmpegFailure(e, `encode ${r.name} chunk ${c.index}`),

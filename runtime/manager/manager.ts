@@ -120,7 +120,6 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
     sign: (task, req) => tenantStores.sign(task.tenant, task, req),
     onJobSettled: (jobId) => void finalizer.finalize(jobId),
     wakeScheduler: () => scheduler.wake(),
-    onDelivered: () => {},
     log,
   });
   const ports = await rpc.start({ host: cfg.host, mtlsPort: cfg.grpcPort, joinPort: cfg.joinPort });

@@ -9,11 +9,11 @@
 // - `presigned`: what a worker gets for a cloud store: signed requests for exactly the
 //   keys its task reads, and a signer for writes under its staging prefix (presigned.ts).
 import type { Store } from "./store.js";
-import { FsStore } from "./fs.js";
 import { S3Store } from "./s3.js";
 import { GcsStore } from "./gcs.js";
 import { AzureStore } from "./azure.js";
-import { PresignedStore, type GrantSigner, type PresignedDefinition } from "./presigned.js";
+import type { GrantSigner, PresignedDefinition } from "./presigned.js";
+import { uncredentialedStore } from "./worker-stores.js";
 import type { TransferProgress } from "./signing.js";
 import { cachedResolver } from "./resolver.js";
 
@@ -74,7 +74,8 @@ export function resolveCredentials(
 export function storeFromDefinition(name: string, def: StoreDefinition, opts: StoreBuildOptions = {}): Store {
   switch (def.kind) {
     case "fs":
-      return new FsStore(name, def.root);
+    case "presigned":
+      return uncredentialedStore(name, def, opts);
     case "s3": {
       const c = resolveCredentials(name, def.credentials, opts.env);
       return new S3Store(name, {
@@ -112,8 +113,6 @@ export function storeFromDefinition(name: string, def: StoreDefinition, opts: St
         onProgress: opts.onProgress,
       });
     }
-    case "presigned":
-      return new PresignedStore(name, def, { signer: opts.signer, onProgress: opts.onProgress });
     default:
       throw new Error(`store ${name}: unsupported kind ${(def as { kind: string }).kind}`);
   }
