@@ -65,15 +65,23 @@ export const regionInfoPath = (dataDir: string) => path.join(dataDir, "region.js
 export async function startRegion(opts: RegionOptions): Promise<Region> {
   const dataDir = path.resolve(opts.dataDir);
   const region = opts.region ?? "local";
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // 0755, not 0700: as root, the embedded PostgreSQL runs as its own user, which
+  // must be able to traverse every directory down to its data (secrets below
+  // are kept 0700/0600 by their owners: pki/, coordinators/, region.json)
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   // fail early and clearly if the engine is missing, before starting anything
   await resolveBinaries();
 
   let database: EmbeddedDatabase | undefined;
   let databaseUrl = opts.databaseUrl;
   if (!databaseUrl) {
-    // the postgres user the embedded server runs as must reach its data directory
     fs.chmodSync(dataDir, 0o755);
+    const blocked = untraversableAncestor(dataDir);
+    if (blocked) {
+      throw new Error(
+        `the embedded PostgreSQL runs as its own user and cannot reach ${dataDir}: ${blocked} is not searchable by others (chmod o+x it, choose another --data-dir, or set DATABASE_URL)`,
+      );
+    }
     database = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "postgres"), database: "framefleet" });
     databaseUrl = database.url;
   }
@@ -163,6 +171,15 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
       fs.rmSync(regionInfoPath(dataDir), { force: true });
     },
   };
+}
+
+/** As root the embedded PostgreSQL runs as another user: the first ancestor it could not enter, if any. */
+function untraversableAncestor(dir: string): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    if ((fs.statSync(d).mode & 0o001) === 0) return d;
+    if (d === path.dirname(d)) return undefined;
+  }
 }
 
 export function readRegionInfo(dataDir: string): RegionInfo | undefined {
