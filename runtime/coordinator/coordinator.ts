@@ -284,6 +284,7 @@ export class Coordinator {
           spec: JSON.parse(a.specJson || "null") as Json,
           deps: JSON.parse(a.depsJson || "{}") as Json,
           engine: { name: a.engineName, version: a.engineVersion },
+          engineImage: a.engineImage ?? "",
         },
         stores: JSON.parse(a.storesJson || "{}") as Json,
         workDir: path.join(this.cfg.workRoot, `${ref.taskId}-${ref.attempt}`),

@@ -19,6 +19,7 @@ const launch = (epoch: string): WorkerLaunch => ({
     spec: null,
     deps: null,
     engine: { name: "ffmpeg", version: "5.1" },
+    engineImage: "",
   },
   stores: {},
   workDir: "/tmp/x",

@@ -18,10 +18,12 @@ export interface WorkerLaunch {
     spec: Json;
     deps: Json;
     engine: { name: string; version: string };
+    /** repo@sha256:digest of the engine image, from the engine registry; "" for a host-binary engine */
+    engineImage: string;
   };
   stores: Json;
   workDir: string;
   ffmpegPath: string;
   ffprobePath: string;
-  runner: "process";
+  runner: "process" | "container";
 }

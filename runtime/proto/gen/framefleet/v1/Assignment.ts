@@ -18,6 +18,7 @@ export interface Assignment {
   'gpus'?: (number);
   'storesJson'?: (string);
   'leaseExpiresUnixMs'?: (number | string | Long);
+  'engineImage'?: (string);
 }
 
 export interface Assignment__Output {
@@ -35,4 +36,5 @@ export interface Assignment__Output {
   'gpus': (number);
   'storesJson': (string);
   'leaseExpiresUnixMs': (string);
+  'engineImage': (string);
 }
