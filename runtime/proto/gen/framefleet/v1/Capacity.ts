@@ -13,6 +13,7 @@ export interface Capacity {
   'pools'?: (string)[];
   'capacityType'?: (string);
   'instanceType'?: (string);
+  'pullsImages'?: (boolean);
 }
 
 export interface Capacity__Output {
@@ -24,4 +25,5 @@ export interface Capacity__Output {
   'pools': (string)[];
   'capacityType': (string);
   'instanceType': (string);
+  'pullsImages': (boolean);
 }
