@@ -9,6 +9,7 @@ export default defineConfig({
       "policies/**/*.test.ts",
       "test/**/*.test.ts",
       "bench/**/*.test.ts",
+      "images/**/*.test.ts",
     ],
     exclude: ["node_modules/**", ".framefleet/**"],
     // integration tests run real ffmpeg jobs through a whole region; two cores are shared by two test files

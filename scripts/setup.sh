@@ -19,6 +19,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Podman's defaults fail in containers and sandboxes like CI's: crun (the default
+# OCI runtime) cannot set rlimits there ("setrlimit RLIMIT_NOFILE: Operation not
+# permitted") and does not support cgroups in hybrid mode, and podman asks for
+# default ulimits the sandbox refuses. runc with no default ulimits works, so
+# builds and engine containers use it.
+if command -v podman >/dev/null; then
+  conf=/etc/containers/containers.conf.d/90-framefleet.conf
+  want=$'[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"'
+  if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO mkdir -p "$(dirname "$conf")"
+    printf '%s\n' "$want" | $SUDO tee "$conf" >/dev/null
+  fi
+fi
+
 # npm packages as locked; install scripts run only for the packages package.json allows
 npm ci --no-audit --no-fund
 

@@ -12,7 +12,13 @@
 //                                     FRAMEFLEET_JOIN_TOKEN until the host is enrolled; framefleet-join-cleanup.path
 //                                     strips the token as soon as the coordinator's certificate exists
 //   /var/lib/framefleet               coordinator.key / coordinator.crt (the key never leaves the host); once
-//                                     coordinator.crt exists no token is fetched again
+//                                     coordinator.crt exists no token is fetched again. Owned by the coordinator's
+//                                     user (uid 10001, the images' user); work/ holds each task's scratch directory
+//   /var/run/docker.sock              the host's engine: the coordinator image (images/coordinator) runs each task's
+//                                     engine image through it (FRAMEFLEET_RUNNER=container, docker CLI). Paths in
+//                                     `docker run -v` are the daemon's, i.e. the host's, so /var/lib/framefleet is
+//                                     mounted at the same path inside the coordinator: a scratch path it makes is the
+//                                     path the engine container's volume names
 //   /run/framefleet/interruption      written atomically (rename) when the cloud announces a spot/preemptible
 //                                     reclaim: the cloud's own notice plus "cloud" and "detectedAt" —
 //                                     AWS {"action","time"}, GCP {"preempted":"TRUE"}, Azure {"Events":[{"EventType":"Preempt",...}]}
@@ -41,7 +47,9 @@ export interface BootstrapOptions {
   registryMirror: string;
   /** the upstream registry host whose images are pulled through the mirror, e.g. ghcr.io */
   upstreamRegistry: string;
+  /** the coordinator image (images/coordinator); a digest reference (`...@sha256:`) in production */
   coordinatorImage: string;
+  /** the pool's default engine image (images/engine-ffmpeg or -nvenc), pulled at boot so the first task does not wait */
   engineImage: string;
   joinToken: JoinTokenSource;
 }
@@ -218,10 +226,28 @@ export function renderBootstrap(o: BootstrapOptions): string {
     `FRAMEFLEET_HOST_POOL=${o.pool}`,
     `FRAMEFLEET_GPU=${o.gpu ? "1" : "0"}`,
     `FRAMEFLEET_RUNNER=container`,
+    `FRAMEFLEET_CONTAINER_CLI=docker`,
     `FRAMEFLEET_ENGINE_IMAGE=${engine}`,
     `FRAMEFLEET_IMAGE_MIRROR=${o.upstreamRegistry}=${o.registryMirror}`,
   ].join("\n");
-  const gpuFlag = o.gpu ? " --gpus all" : "";
+  // GPU pools: the coordinator itself sees the GPUs only to count them (nvidia-smi, mounted by the toolkit with the
+  // "utility" capability); each engine container is given its GPUs by the runner
+  const gpuFlags = o.gpu ? ["--gpus all", "-e NVIDIA_DRIVER_CAPABILITIES=utility"] : [];
+  const coordinatorRun = `#!/bin/bash
+# framefleet: run the coordinator container. Non-root (the image's uid 10001) with read-only root, no capabilities and
+# no privilege escalation; it joins the docker group only to reach the engine's socket, through which its workers
+# start each task's engine container (with its own limits). /var/lib/framefleet is mounted at the same path because
+# the daemon resolves the scratch volumes the runner names on the host.
+set -euo pipefail
+gid=$(getent group docker | cut -d: -f3)
+exec /usr/bin/docker run --rm --name framefleet-coordinator --network host \\
+  --user 10001:10001 --group-add "$gid" --read-only --tmpfs /tmp:rw,nosuid,nodev,size=256m \\
+  --cap-drop ALL --security-opt no-new-privileges${gpuFlags.map((f) => ` ${f}`).join("")} \\
+  --env-file /etc/framefleet/coordinator.env --env-file /run/framefleet/host.env \\
+  -v /etc/framefleet:/etc/framefleet:ro -v /run/framefleet:/run/framefleet:ro \\
+  -v /var/lib/framefleet:/var/lib/framefleet -v /var/run/docker.sock:/var/run/docker.sock \\
+  ${shq(coordinator)}
+`;
   const coordinatorUnit = `[Unit]
 Description=framefleet coordinator
 After=docker.service framefleet-join.service framefleet-registry-login.service
@@ -229,9 +255,13 @@ Requires=docker.service framefleet-join.service
 [Service]
 Restart=always
 RestartSec=5
-ExecStartPre=/bin/mkdir -p /run/framefleet /var/lib/framefleet
+ExecStartPre=/bin/mkdir -p /run/framefleet /var/lib/framefleet/work
+ExecStartPre=/bin/chown -R 10001:10001 /var/lib/framefleet
 ExecStartPre=-/usr/bin/docker rm -f framefleet-coordinator
-ExecStart=/usr/bin/docker run --rm --name framefleet-coordinator --network host${gpuFlag} --env-file /etc/framefleet/coordinator.env --env-file /run/framefleet/host.env -v /etc/framefleet:/etc/framefleet:ro -v /run/framefleet:/run/framefleet -v /var/lib/framefleet:/var/lib/framefleet -v /var/run/docker.sock:/var/run/docker.sock ${coordinator}
+# pulls through the mirror ahead of time; "-": a mirror outage must not stop a host whose images are cached
+ExecStartPre=-/usr/bin/docker pull ${coordinator}
+ExecStartPre=-/usr/bin/docker pull ${engine}
+ExecStart=/usr/local/bin/framefleet-coordinator-run
 ExecStop=/usr/bin/docker stop -t 120 framefleet-coordinator
 [Install]
 WantedBy=multi-user.target
@@ -244,7 +274,8 @@ Wants=network-online.target
 Type=oneshot
 RemainAfterExit=yes
 RuntimeDirectory=framefleet
-RuntimeDirectoryMode=0700
+# 0755: the coordinator (uid 10001) reads the interruption notice here; host.env stays 0600 root (umask 077)
+RuntimeDirectoryMode=0755
 RuntimeDirectoryPreserve=yes
 ExecStart=/usr/local/bin/framefleet-join
 `;
@@ -293,6 +324,7 @@ WantedBy=multi-user.target
     { path: "/usr/local/bin/framefleet-join", content: renderJoinScript(o.joinToken, o.cloud), perm: "0755" },
     { path: "/usr/local/bin/framefleet-registry-login", content: `#!/bin/bash\nset -euo pipefail\n${registryLogin(o)}\n`, perm: "0755" },
     { path: "/usr/local/bin/framefleet-interruption-watch", content: renderInterruptionWatcher(o.cloud), perm: "0755" },
+    { path: "/usr/local/bin/framefleet-coordinator-run", content: coordinatorRun, perm: "0755" },
     { path: "/etc/systemd/system/framefleet-join.service", content: joinUnit, perm: "0644" },
     { path: "/etc/systemd/system/framefleet-join-cleanup.path", content: cleanupPath, perm: "0644" },
     { path: "/etc/systemd/system/framefleet-join-cleanup.service", content: cleanupUnit, perm: "0644" },
@@ -309,7 +341,7 @@ WantedBy=multi-user.target
 write_files:
 ${writeFiles}
 runcmd:
-  - [bash, -c, "mkdir -p /run/framefleet /var/lib/framefleet && chmod 0700 /var/lib/framefleet"]
+  - [bash, -c, "mkdir -p /run/framefleet /var/lib/framefleet/work && chown -R 10001:10001 /var/lib/framefleet && chmod 0700 /var/lib/framefleet"]
   - |
 ${indent(installPackages(o.gpu), 4)}
   - [systemctl, daemon-reload]

@@ -1,7 +1,9 @@
 // WorkerPool on every cloud, under Pulumi mocks (pulumi.runtime.setMocks): every
 // registration is recorded and its inputs asserted; no cloud API is called.
 /* eslint-disable @typescript-eslint/no-explicit-any -- assertions walk the recorded, untyped resource inputs */
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { installRecorder, valueOf } from "../../stacks/synth/recorder.js";
 import type { NetworkRefs } from "../network/index.js";
@@ -146,6 +148,37 @@ describe("host bootstrap", () => {
     expect(u).toContain("--env-file /run/framefleet/host.env");
     expect(Buffer.byteLength(u)).toBeLessThan(16_384); // EC2 user-data limit
     expect(renderBootstrap({ ...base, gpu: false })).not.toContain("nvidia");
+  });
+  it("runs the coordinator image non-root with the engine's socket and the scratch root at the host's path", () => {
+    const doc = YAML.parse(renderBootstrap(base)) as { write_files: { path: string; content: string; permissions: string }[] };
+    const file = (p: string) => doc.write_files.find((f) => f.path === p)!.content;
+    const run = file("/usr/local/bin/framefleet-coordinator-run");
+    // valid bash, as it will be executed
+    const check = spawnSync("bash", ["-n"], { input: run, encoding: "utf8" });
+    expect(check.status, check.stderr).toBe(0);
+    expect(run).toContain("--user 10001:10001");
+    expect(run).toMatch(/--group-add "\$gid"/);
+    expect(run).toContain("--read-only");
+    expect(run).toContain("--cap-drop ALL");
+    expect(run).toContain("-v /var/run/docker.sock:/var/run/docker.sock");
+    expect(run).toContain("-v /var/lib/framefleet:/var/lib/framefleet ");
+    expect(run).toContain("-v /run/framefleet:/run/framefleet:ro");
+    expect(run).toContain("'1.dkr.ecr.eu-west-1.amazonaws.com/ghcr/framefleet/coordinator:0.1.0'");
+    const env = file("/etc/framefleet/coordinator.env");
+    expect(env).toContain("FRAMEFLEET_RUNNER=container\n");
+    expect(env).toContain("FRAMEFLEET_CONTAINER_CLI=docker\n");
+    expect(env).toContain("FRAMEFLEET_WORK_DIR=/var/lib/framefleet/work\n");
+    const unit = file("/etc/systemd/system/framefleet-coordinator.service");
+    expect(unit).toContain("ExecStart=/usr/local/bin/framefleet-coordinator-run");
+    expect(unit).toContain("ExecStartPre=/bin/chown -R 10001:10001 /var/lib/framefleet");
+    expect(unit).toContain(
+      "ExecStartPre=-/usr/bin/docker pull 1.dkr.ecr.eu-west-1.amazonaws.com/ghcr/framefleet/engine-ffmpeg-nvenc:0.1.0",
+    );
+    // the coordinator reads the interruption notice as uid 10001; host.env is written with umask 077 regardless
+    expect(file("/etc/systemd/system/framefleet-join.service")).toContain("RuntimeDirectoryMode=0755");
+    expect(file("/usr/local/bin/framefleet-join")).toContain("umask 077");
+    const cpu = YAML.parse(renderBootstrap({ ...base, gpu: false })) as typeof doc;
+    expect(cpu.write_files.find((f) => f.path === "/usr/local/bin/framefleet-coordinator-run")!.content).not.toContain("--gpus");
   });
   it("watches each cloud's interruption signal", () => {
     expect(renderBootstrap({ ...base, cloud: "gcp", joinToken: { kind: "gcp-secretmanager", secret: "projects/p/secrets/s" } })).toContain(
