@@ -6,8 +6,15 @@
 // directly in one process (runtime/engine/local-driver.ts), in the same run.
 // Both run one task at a time, so the difference is the platform's own cost:
 // scheduling, process start, certificates, reports and the database.
+//
+// The coordinator and its workers run as they ship in the images: the esbuild
+// bundle (npm run bundle), built into a temporary directory first. Set
+// BENCH_TSX=1 to measure the development recipe (tsx compiling at each start).
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleRuntime } from "../scripts/images/bundle.js";
 import { benchRegion, readComposition, timeJob } from "./support.js";
 import { makeTestSource } from "../runtime/engine/testsrc.js";
 import { runLocalJob } from "../runtime/engine/local-driver.js";
@@ -19,12 +26,19 @@ const LADDER = path.join(here, "..", "examples", "compositions", "hls-dash-ladde
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 
 async function main(): Promise<void> {
+  let bundleDir: string | undefined;
+  if (!process.env.BENCH_TSX) {
+    bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), "framefleet-bench-bundle-"));
+    await bundleRuntime(bundleDir);
+    process.env.FRAMEFLEET_RUNTIME_BUNDLE = path.join(bundleDir, "runtime");
+  }
   // one coordinator whose every task takes the whole host: tasks run one at a time, as in the baseline
   const region = await benchRegion({ maxCoordinators: 1, coordinatorCpuMillis: 1000 });
   try {
     const source = path.join(region.storeRoot, "inputs", "overhead.mp4");
     console.log(
-      `bench:overhead — demo ladder on a ${SECONDS}-second 720p source; platform vs the same engine run directly, one task at a time`,
+      `bench:overhead — demo ladder on a ${SECONDS}-second 720p source; platform vs the same engine run directly, one task at a time; ` +
+        `coordinator and workers from ${bundleDir ? "the runtime bundle (as in the images)" : "TypeScript through tsx (BENCH_TSX)"}`,
     );
     await makeTestSource(source, { seconds: SECONDS, width: 1280, height: 720, fps: 25, audio: true });
 
@@ -59,6 +73,7 @@ async function main(): Promise<void> {
     console.log(`ratio platform / direct: ${(p / d).toFixed(3)}   target ≤ 1.05: ${p / d <= 1.05 ? "met" : "NOT met"}`);
   } finally {
     await region.cleanup();
+    if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true });
   }
 }
 
