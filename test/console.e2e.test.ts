@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { build } from "vite";
 import { startTestRegion, waitFor, type TestRegion } from "./support/region.js";
+import { recordDecisions } from "../runtime/manager/store/autoscaler.js";
 import { makeTestSource } from "../runtime/engine/testsrc.js";
 
 // DOM shapes used inside page.evaluate (the test program itself has no DOM lib)
@@ -282,6 +283,16 @@ describe("the web console in Chromium", () => {
     expect(await page.getByRole("link", { name: "Jobs" }).getAttribute("aria-current")).toBe("page");
     await page.goto(region.manager.urls.http + "/#/region");
     await page.getByRole("img", { name: /Queue depth/ }).waitFor();
+    // a scaling decision recorded now reaches the open region page live (region events, operator key)
+    await recordDecisions(region.manager.db, [
+      { pool: "cpu", action: "launch", hostGroup: "cpu-spot", count: 1, reason: "console test: waiting work", data: { from: 0, to: 1 } },
+    ]);
+    const decision = page
+      .getByRole("table", { name: "Recent scaling decisions" })
+      .getByRole("row")
+      .filter({ hasText: "console test: waiting work" });
+    await decision.waitFor();
+    expect(await decision.textContent()).toContain("0 → 1");
     await page.screenshot({ path: path.join(SHOTS, "region.png"), fullPage: true });
     await page.close();
   });

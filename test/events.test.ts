@@ -2,12 +2,16 @@
 // jobs stay queued until cancelled, which is all these tests need): per-tenant
 // gapless ids, tenant isolation on SSE and WebSocket, resuming after a manager
 // restart (including events written while no manager was up), and events from
-// transactions that commit out of id order.
+// transactions that commit out of id order. Region-scope events (the
+// autoscaler's decisions) for operators only, and retention's reset signal.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestRegion, type TestRegion } from "./support/region.js";
 import { openSse, openWs, type StreamEvent } from "./support/events.js";
-import { appendEvent, sequenceEvents, readEvents } from "../runtime/manager/store/index.js";
+import { appendEvent, insertJob, sequenceEvents, readEvents, readyTasks, REGION_STREAM } from "../runtime/manager/store/index.js";
+import { recordDecisions } from "../runtime/manager/store/autoscaler.js";
+import { Autoscaler } from "../runtime/manager/autoscaler/autoscaler.js";
+import { SimulatedFleetProvider } from "../runtime/manager/fleet/simulated.js";
 
 let region: TestRegion;
 
@@ -168,5 +172,176 @@ describe("live events", () => {
       await t1.end();
       await t2.end();
     }
+  });
+});
+
+describe("region events (scaling decisions)", () => {
+  it("are for operators only: a submitter or viewer asking for scope=region is refused, naming the field", async () => {
+    const submitter = await region.key("region-s", "submitter");
+    const refused = await openSse(region.manager.urls.http, submitter, { scope: "region", since: 0 });
+    expect(refused.status).toBe(403);
+    expect(refused.problem?.type).toBe("urn:framefleet:problem:forbidden");
+    expect(refused.problem?.errors[0]?.field).toBe("query/scope");
+    const ws = await openWs(region.manager.urls.http, await region.key("region-s", "viewer"), { scope: "region", since: 0 });
+    expect((await ws.closed).code).toBe(4403);
+    // region events belong to no job
+    const operator = await region.key("region-s", "operator");
+    const withJob = await openSse(region.manager.urls.http, operator, { scope: "region", jobId: "4b1e0c55-8d2f-4f7e-9a51-0d6c2b7e9f10" });
+    expect(withJob.status).toBe(400);
+    expect(withJob.problem?.errors[0]?.field).toBe("query/jobId");
+    const unknown = await region.api("/v1/events?scope=everything", { key: operator });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors[0].field).toMatch(/scope/);
+  });
+
+  it("every decision the autoscaler records is a scaling event with pool, group, from, to and reason; tenants never see them", async () => {
+    const operator = await region.key("region-o", "operator");
+    const tenantKey = await region.key("region-o", "submitter");
+    const sse = await openSse(region.manager.urls.http, operator, { scope: "region", since: 0 });
+    const ws = await openWs(region.manager.urls.http, operator, { scope: "region", since: 0 });
+    const tenantStream = await openSse(region.manager.urls.http, tenantKey, { since: 0 });
+    expect(sse.status).toBe(200);
+    await ws.ready;
+    // waiting work (a queued job's probe task, no hosts: this region has no fleet) makes the autoscaler launch;
+    // the job is written by the store, as the API would, so the test does not depend on the region's engines
+    await insertJob(region.manager.db, {
+      tenant: "region-o",
+      priority: 50,
+      composition: {},
+      engine: { name: "ffmpeg", version: "7.1" },
+      tasks: [
+        {
+          key: "probe",
+          kind: "probe",
+          pool: "probe",
+          requirements: { cpuMillis: 500, memoryMb: 256, gpus: 0 },
+          dependsOn: [],
+          maxAttempts: 3,
+          spec: {},
+        },
+      ],
+    });
+    const provider = new SimulatedFleetProvider({ "cpu-spot": { max: 4, pricePerHour: 0.27 } }, Date.now, () => 30_000);
+    const autoscaler = new Autoscaler({
+      db: region.manager.db,
+      provider,
+      groups: [
+        {
+          name: "cpu-spot",
+          pool: "cpu",
+          capacityType: "spot",
+          instanceType: "c7i.4xlarge",
+          taskPools: [],
+          cpuMillis: 16_000,
+          memoryMb: 32_768,
+          gpus: 0,
+          pricePerHour: 0.27,
+          maxSize: 4,
+        },
+      ],
+      pools: [{ name: "cpu", onDemandBase: 0, maxSize: 4 }],
+      drain: () => true,
+    });
+    const ready = await readyTasks(region.manager.db, 100);
+    const decisions = await autoscaler.tick(
+      ready.map((t) => ({
+        id: t.id,
+        pool: t.pool,
+        cpuMillis: t.cpuMillis,
+        memoryMb: t.memoryMb,
+        gpus: t.gpus,
+        engineName: t.engineName,
+        engineVersion: t.engineVersion,
+      })),
+    );
+    const launch = decisions.find((d) => d.action === "launch");
+    expect(launch, JSON.stringify(decisions)).toBeDefined();
+
+    const e = await sse.until((x) => x.type === "scaling.launch");
+    expect(e.tenant).toBe(REGION_STREAM);
+    expect(e.jobId).toBeNull();
+    expect(e.data).toMatchObject({
+      pool: "cpu",
+      group: "cpu-spot",
+      direction: "out",
+      from: 0,
+      to: launch!.action === "launch" ? launch!.count : -1,
+    });
+    expect(String(e.data.reason)).toBe(launch!.reason);
+    expect((await ws.until((x) => x.type === "scaling.launch")).id).toBe(e.id);
+    // the region's own sequence, gapless from 1
+    expect(sse.events[0]!.id).toBe(1);
+    expectGapless(sse.events);
+
+    await tenantStream.until((x) => x.type === "job.queued");
+    await new Promise((r) => setTimeout(r, 800));
+    expect(tenantStream.events.every((x) => x.tenant === "region-o" && !x.type.startsWith("scaling."))).toBe(true);
+    for (const s of [sse, ws, tenantStream]) s.close();
+  });
+
+  it("resume from an id across a manager restart, including decisions recorded while no manager was up", async () => {
+    const operator = await region.key("region-r", "operator");
+    await recordDecisions(region.manager.db, [
+      { pool: "gpu", action: "launch", hostGroup: "gpu-od", count: 2, reason: "before", data: { from: 1, to: 3 } },
+    ]);
+    const first = await openSse(region.manager.urls.http, operator, { scope: "region", since: 0 });
+    const before = await first.until((e) => e.data.reason === "before");
+    const lastSeen = first.events.at(-1)!.id;
+    expect(lastSeen).toBeGreaterThanOrEqual(before.id);
+    first.close();
+
+    const side = new pg.Client({ connectionString: region.databaseUrl });
+    await side.connect();
+    const restarting = region.restartManager({ downtimeMs: 1500 });
+    await new Promise((r) => setTimeout(r, 500));
+    await recordDecisions(side, [
+      { pool: "gpu", action: "terminate", hostGroup: "gpu-od", hostId: "i-0abc", reason: "while down", data: { from: 3, to: 2 } },
+    ]);
+    await restarting;
+    await side.end();
+    await recordDecisions(region.manager.db, [
+      { pool: "gpu", action: "drain", hostGroup: "gpu-od", hostId: "i-0def", reason: "after", data: { from: 2, to: 2 } },
+    ]);
+
+    const resumed = await openSse(region.manager.urls.http, operator, { scope: "region", lastEventId: lastSeen });
+    await resumed.until((e) => e.data.reason === "after");
+    expect(resumed.events[0]!.id).toBe(lastSeen + 1);
+    expectGapless(resumed.events);
+    expect(resumed.events.map((e) => [e.type, e.data.reason, e.data.direction, e.data.from, e.data.to])).toEqual([
+      ["scaling.terminate", "while down", "in", 3, 2],
+      ["scaling.drain", "after", "in", 2, 2],
+    ]);
+    resumed.close();
+  });
+});
+
+describe("retention", () => {
+  it("a cursor older than retention gets a reset, then the events that remain; a cursor at the horizon does not", async () => {
+    const tenant = "events-retain";
+    const key = await region.key(tenant, "viewer");
+    for (let i = 1; i <= 5; i++) await appendEvent(region.manager.db, { tenant, type: "test.old", payload: { i } });
+    await sequenceEvents(region.manager.db);
+    // the first three are eight days old: past the default retention of seven
+    await region.manager.db.query("UPDATE outbox SET at = now() - interval '8 days' WHERE tenant = $1 AND seq <= 3", [tenant]);
+    const report = await region.manager.pruner.pruneNow();
+    expect(report.events).toBeGreaterThanOrEqual(3);
+    expect((await readEvents(region.manager.db, tenant, { afterSeq: 0 })).map((e) => e.id)).toEqual([4, 5]);
+
+    const sse = await openSse(region.manager.urls.http, key, { since: 1 });
+    await sse.until((e) => e.id === 5);
+    expect(sse.resets).toEqual([{ type: "reset", from: 1, to: 3, detail: expect.stringMatching(/retention/) }]);
+    expect(sse.events.map((e) => e.id)).toEqual([4, 5]);
+    // the reset's id moves a reconnecting EventSource's Last-Event-ID past the gap
+    const ws = await openWs(region.manager.urls.http, key, { since: 0 });
+    await ws.until((e) => e.id === 5);
+    expect(ws.resets.map((r) => [r.from, r.to])).toEqual([[0, 3]]);
+    const atHorizon = await openSse(region.manager.urls.http, key, { since: 3 });
+    await atHorizon.until((e) => e.id === 5);
+    expect(atHorizon.resets).toEqual([]);
+    // after a reset the stream goes on live
+    await appendEvent(region.manager.db, { tenant, type: "test.new", payload: {} });
+    expect((await sse.until((e) => e.type === "test.new")).id).toBe(6);
+    expect(sse.resets).toHaveLength(1);
+    for (const s of [sse, ws, atHorizon]) s.close();
   });
 });

@@ -8,6 +8,8 @@ import { startTestRegion, waitFor, type TestRegion } from "./support/region.js";
 import { verifySignature } from "../runtime/manager/webhooks/sign.js";
 import { addressRefusal } from "../runtime/manager/webhooks/address.js";
 import { backoffMs, sendSigned } from "../runtime/manager/webhooks/worker.js";
+import { appendEvent, readEvents, REGION_STREAM } from "../runtime/manager/store/index.js";
+import { recordDecisions } from "../runtime/manager/store/autoscaler.js";
 
 interface Received {
   at: number;
@@ -219,6 +221,143 @@ describe("webhooks", () => {
     expect(backoffMs(4, 1000, 60_000, () => 1)).toBe(8000);
     expect(backoffMs(30, 1000, 60_000, () => 1)).toBe(60_000);
     expect(backoffMs(30, 1000, 60_000, () => 0)).toBe(30_000);
+  });
+});
+
+describe("region-scope webhooks", () => {
+  it("deliver the region's scaling events, signed, to an endpoint an operator registered with scope region, and only there", async () => {
+    const key = await region.key("hooks-region", "operator");
+    const regional = await receiver(() => 200);
+    const tenantOnly = await receiver(() => 200);
+    const r = await region.api("/v1/webhooks", {
+      method: "POST",
+      key,
+      json: { url: regional.url, scope: "region", eventTypes: ["scaling.*"] },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.scope).toBe("region");
+    const hook = r.body as { id: string; secret: string };
+    const t = await region.api("/v1/webhooks", { method: "POST", key, json: { url: tenantOnly.url } });
+    expect(t.body.scope).toBe("tenant");
+    // a submitter cannot register one (webhooks are operator business)
+    const submitter = await region.key("hooks-region", "submitter");
+    expect(
+      (await region.api("/v1/webhooks", { method: "POST", key: submitter, json: { url: regional.url, scope: "region" } })).status,
+    ).toBe(403);
+    const bad = await region.api("/v1/webhooks", { method: "POST", key, json: { url: regional.url, scope: "planet" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe("/scope");
+
+    await recordDecisions(region.manager.db, [
+      {
+        pool: "cpu",
+        action: "launch",
+        hostGroup: "cpu-spot",
+        count: 2,
+        reason: "2 waiting tasks fit no running host",
+        data: { from: 1, to: 3 },
+      },
+    ]);
+    await waitFor("the region endpoint to get the scaling event", async () => regional.log.size === 1, 10_000, 50);
+    const got = regional.requests[0]!;
+    const event = JSON.parse(got.body);
+    expect(event).toMatchObject({
+      type: "scaling.launch",
+      tenant: REGION_STREAM,
+      jobId: null,
+      data: { pool: "cpu", group: "cpu-spot", count: 2, from: 1, to: 3, direction: "out", reason: "2 waiting tasks fit no running host" },
+    });
+    expect(verifySignature(hook.secret, got.signature, got.body)).toBe(true);
+    // the tenant's own endpoint receives tenant events, never region ones
+    await appendEvent(region.manager.db, { tenant: "hooks-region", type: "test.tenant", payload: {} });
+    await waitFor("the tenant endpoint to get the tenant event", async () => tenantOnly.log.size === 1, 10_000, 50);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(tenantOnly.requests.map((x) => JSON.parse(x.body).type)).toEqual(["test.tenant"]);
+    expect(regional.requests.map((x) => JSON.parse(x.body).type)).toEqual(["scaling.launch"]);
+
+    // the delivery log and replay work for it like for any endpoint, and other tenants see neither
+    const log = await region.api(`/v1/webhooks/${hook.id}/deliveries`, { key });
+    expect(log.body.deliveries.map((d: { eventId: number; state: string }) => [d.eventId, d.state])).toEqual([[event.id, "succeeded"]]);
+    const replay = await region.api(`/v1/webhooks/${hook.id}/replay`, {
+      method: "POST",
+      key,
+      json: { fromEventId: event.id, toEventId: event.id },
+    });
+    expect(replay.body.queued).toBe(1);
+    await waitFor("the replay", async () => regional.requests.length === 2, 10_000, 50);
+    expect(regional.requests[1]!.eventId).toBe(String(event.id));
+    const other = await region.key("hooks-region-other", "operator");
+    expect((await region.api(`/v1/webhooks/${hook.id}`, { key: other })).status).toBe(404);
+  });
+});
+
+describe("retention of events and the delivery log", () => {
+  it("keeps events a webhook has not delivered or given up on, removes old delivered ones, and prunes old delivery logs", async () => {
+    const tenant = "hooks-prune";
+    const key = await region.key(tenant, "operator");
+    const ok = await receiver(() => 200);
+    const down = await receiver(() => 503);
+    const okHook = await register(key, ok.url, ["test.one"]);
+    const downHook = await register(key, down.url, ["test.two"]);
+
+    await appendEvent(region.manager.db, { tenant, type: "test.one", payload: {} });
+    await appendEvent(region.manager.db, { tenant, type: "test.two", payload: {} });
+    await waitFor("the first delivery", async () => ok.log.size === 1, 10_000, 50);
+    await waitFor("a failed attempt at the second", async () => down.requests.length >= 1, 10_000, 50);
+    // disabled with a retry pending: its backlog waits, undelivered and not given up on
+    await region.api(`/v1/webhooks/${downHook.id}`, { method: "PATCH", key, json: { enabled: false } });
+    const [one, two] = await readEvents(region.manager.db, tenant, { afterSeq: 0 });
+    expect([one!.type, two!.type]).toEqual(["test.one", "test.two"]);
+
+    // both events are past retention now
+    await region.manager.db.query("UPDATE outbox SET at = now() - interval '8 days' WHERE tenant = $1", [tenant]);
+    await region.manager.pruner.pruneNow();
+    expect((await readEvents(region.manager.db, tenant, { afterSeq: 0 })).map((e) => e.type)).toEqual(["test.two"]);
+    // the delivery log still shows the delivered event's delivery until it too is past its retention
+    const okLog = async () => (await region.api(`/v1/webhooks/${okHook.id}/deliveries`, { key })).body.deliveries as { eventId: number }[];
+    expect((await okLog()).map((d) => d.eventId)).toEqual([one!.id]);
+    await region.manager.db.query("UPDATE webhook_deliveries SET finished_at = now() - interval '31 days' WHERE endpoint_id = $1", [
+      okHook.id,
+    ]);
+    const report = await region.manager.pruner.pruneNow();
+    expect(report.deliveries).toBeGreaterThanOrEqual(1);
+    expect(await okLog()).toEqual([]);
+    // a pending delivery is never pruned, however old
+    await region.manager.db.query("UPDATE webhook_deliveries SET created_at = now() - interval '90 days' WHERE endpoint_id = $1", [
+      downHook.id,
+    ]);
+    await region.manager.pruner.pruneNow();
+    const downLog = (await region.api(`/v1/webhooks/${downHook.id}/deliveries`, { key })).body.deliveries;
+    expect(downLog.map((d: { eventId: number; state: string }) => [d.eventId, d.state])).toEqual([[two!.id, "pending"]]);
+
+    // once the endpoint is removed, nothing needs the event and it goes too
+    expect((await region.api(`/v1/webhooks/${downHook.id}`, { method: "DELETE", key })).status).toBe(204);
+    await region.manager.pruner.pruneNow();
+    expect(await readEvents(region.manager.db, tenant, { afterSeq: 0 })).toEqual([]);
+  });
+
+  it("keeps an event an enabled endpoint has not yet had a delivery made for", async () => {
+    const tenant = "hooks-prune-fanout";
+    const key = await region.key(tenant, "operator");
+    const ok = await receiver(() => 200);
+    const hook = await register(key, ok.url, ["test.*"]);
+    // no worker makes deliveries from here on (the last test on this region), so the endpoint's cursor stays behind
+    await region.manager.webhooks.stop();
+    await appendEvent(region.manager.db, { tenant, type: "test.held", payload: {} });
+    await waitFor(
+      "the event to be numbered",
+      async () => (await readEvents(region.manager.db, tenant, { afterSeq: 0 })).length === 1,
+      5_000,
+      20,
+    );
+    await region.manager.db.query("UPDATE outbox SET at = now() - interval '8 days' WHERE tenant = $1", [tenant]);
+    await region.manager.pruner.pruneNow();
+    expect((await readEvents(region.manager.db, tenant, { afterSeq: 0 })).map((e) => e.type)).toEqual(["test.held"]);
+    expect(ok.requests).toEqual([]);
+    // disabled, it would start from the newest event when enabled again: nothing holds the event any more
+    await region.api(`/v1/webhooks/${hook.id}`, { method: "PATCH", key, json: { enabled: false } });
+    await region.manager.pruner.pruneNow();
+    expect(await readEvents(region.manager.db, tenant, { afterSeq: 0 })).toEqual([]);
   });
 });
 

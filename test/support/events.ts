@@ -11,8 +11,17 @@ export interface StreamEvent {
   data: Record<string, unknown>;
 }
 
+/** What the stream says when retention removed events after the cursor. */
+export interface ResetMessage {
+  type: "reset";
+  from: number;
+  to: number;
+  detail: string;
+}
+
 export interface Collector {
   events: StreamEvent[];
+  resets: ResetMessage[];
   /** resolves with the first event (from the start of the stream) matching `pred` */
   until(pred: (e: StreamEvent) => boolean, timeoutMs?: number): Promise<StreamEvent>;
   close(): void;
@@ -20,10 +29,12 @@ export interface Collector {
 
 function collector(close: () => void): Collector & { push(e: StreamEvent): void; fail(err: unknown): void } {
   const events: StreamEvent[] = [];
+  const resets: ResetMessage[] = [];
   const waiters: { pred: (e: StreamEvent) => boolean; resolve: (e: StreamEvent) => void }[] = [];
   let failure: unknown;
   return {
     events,
+    resets,
     push(e) {
       events.push(e);
       for (const w of [...waiters])
@@ -65,20 +76,24 @@ function collector(close: () => void): Collector & { push(e: StreamEvent): void;
 export async function openSse(
   base: string,
   key: string,
-  opts: { since?: number; lastEventId?: number; jobId?: string } = {},
-): Promise<Collector & { status: number; ids: string[] }> {
+  opts: { since?: number; lastEventId?: number; jobId?: string; scope?: "tenant" | "region" } = {},
+): Promise<Collector & { status: number; ids: string[]; problem?: { type: string; errors: { field: string }[] } }> {
   const ac = new AbortController();
   const q = new URLSearchParams();
   if (opts.since !== undefined) q.set("since", String(opts.since));
   if (opts.jobId) q.set("jobId", opts.jobId);
+  if (opts.scope) q.set("scope", opts.scope);
   const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "text/event-stream" };
   if (opts.lastEventId !== undefined) headers["last-event-id"] = String(opts.lastEventId);
   const res = await fetch(`${base}/v1/events?${q}`, { headers, signal: ac.signal });
   const c = Object.assign(
     collector(() => ac.abort()),
-    { status: res.status, ids: [] as string[] },
+    { status: res.status, ids: [] as string[], problem: undefined as { type: string; errors: { field: string }[] } | undefined },
   );
-  if (res.status !== 200 || !res.body) return c;
+  if (res.status !== 200 || !res.body) {
+    if (res.headers.get("content-type")?.includes("problem+json")) c.problem = (await res.json()) as typeof c.problem;
+    return c;
+  }
   void (async () => {
     const dec = new TextDecoder();
     let buf = "";
@@ -90,10 +105,16 @@ export async function openSse(
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
           let id: string | undefined;
+          let name: string | undefined;
           const data: string[] = [];
           for (const line of block.split("\n")) {
             if (line.startsWith("id: ")) id = line.slice(4);
+            else if (line.startsWith("event: ")) name = line.slice(7);
             else if (line.startsWith("data: ")) data.push(line.slice(6));
+          }
+          if (name === "reset") {
+            c.resets.push(JSON.parse(data.join("\n")) as ResetMessage);
+            continue;
           }
           if (id !== undefined) c.ids.push(id);
           if (data.length) c.push(JSON.parse(data.join("\n")) as StreamEvent);
@@ -110,7 +131,7 @@ export async function openSse(
 export async function openWs(
   base: string,
   key: string,
-  opts: { since?: number; jobId?: string } = {},
+  opts: { since?: number; jobId?: string; scope?: "tenant" | "region" } = {},
 ): Promise<Collector & { ready: Promise<number>; closed: Promise<{ code: number; reason: string }> }> {
   const ws = new WebSocket(base.replace(/^http/, "ws") + "/ws");
   const c = collector(() => ws.close());
@@ -119,11 +140,12 @@ export async function openWs(
   const closed = new Promise<{ code: number; reason: string }>((r) =>
     ws.on("close", (code, reason) => r({ code, reason: reason.toString() })),
   );
-  ws.on("open", () => ws.send(JSON.stringify({ op: "auth", key, since: opts.since, jobId: opts.jobId })));
+  ws.on("open", () => ws.send(JSON.stringify({ op: "auth", key, since: opts.since, jobId: opts.jobId, scope: opts.scope })));
   ws.on("message", (data) => {
-    const m = JSON.parse(String(data)) as { op: string; cursor?: number; event?: StreamEvent };
+    const m = JSON.parse(String(data)) as { op: string; cursor?: number; event?: StreamEvent } & Partial<Omit<ResetMessage, "type">>;
     if (m.op === "ready") readyResolve(m.cursor ?? 0);
     else if (m.op === "event" && m.event) c.push(m.event);
+    else if (m.op === "reset") c.resets.push({ type: "reset", from: m.from!, to: m.to!, detail: m.detail! });
   });
   ws.on("error", (err) => c.fail(err));
   return Object.assign(c, { ready, closed });

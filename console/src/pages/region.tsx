@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api.js";
+import { api, ApiError, getKey } from "../api.js";
 import { LineChart, StateBadge, fmtTime } from "../ui.js";
 
 interface Coordinator {
@@ -23,12 +23,69 @@ interface Sample {
 
 const KEEP = 60;
 const EVERY_MS = 3000;
+const DECISIONS = 20;
+
+interface ScalingEvent {
+  id: number;
+  type: string;
+  at: string;
+  data: {
+    pool?: string;
+    group?: string | null;
+    hostId?: string | null;
+    action?: string;
+    from?: number | null;
+    to?: number | null;
+    reason?: string;
+  };
+}
+
+/**
+ * The region's scaling events (operator keys), newest first, live. The first
+ * connection only learns where the stream is; the second reads its last
+ * DECISIONS events and then follows it, so the page never replays a week of them.
+ */
+function useScalingEvents(): { rows: ScalingEvent[]; note: string | null } {
+  const [rows, setRows] = useState<ScalingEvent[]>([]);
+  const [note, setNote] = useState<string | null>(null);
+  useEffect(() => {
+    const key = getKey();
+    if (!key) return;
+    let ws: WebSocket | undefined;
+    let stopped = false;
+    const open = (since?: number) => {
+      const s = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+      ws = s;
+      s.onopen = () => s.send(JSON.stringify({ op: "auth", key, scope: "region", since }));
+      s.onmessage = (m) => {
+        const msg = JSON.parse(String(m.data)) as { op: string; cursor?: number; event?: ScalingEvent; detail?: string };
+        if (msg.op === "ready" && since === undefined) {
+          s.close();
+          if (!stopped) open(Math.max(0, (msg.cursor ?? 0) - DECISIONS));
+        } else if (msg.op === "event" && msg.event) {
+          const e = msg.event;
+          setRows((prev) => [e, ...prev].slice(0, DECISIONS));
+        } else if (msg.op === "error") setNote(msg.detail ?? "The scaling events are not available.");
+      };
+      s.onclose = (ev) => {
+        if (ev.code === 4403) setNote("Scaling decisions need an operator API key.");
+      };
+    };
+    open();
+    return () => {
+      stopped = true;
+      ws?.close();
+    };
+  }, []);
+  return { rows, note };
+}
 
 export function RegionPage() {
   const [coordinators, setCoordinators] = useState<Coordinator[] | null>(null);
   const [pools, setPools] = useState<{ pool: string; ready: number; running: number }[]>([]);
   const [samples, setSamples] = useState<Sample[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const scaling = useScalingEvents();
   useEffect(() => {
     let stop = false;
     const tick = async () => {
@@ -111,6 +168,43 @@ export function RegionPage() {
             ))}
           </tbody>
         </table>
+      )}
+      <h2>Recent scaling decisions</h2>
+      {scaling.note ? (
+        <p>{scaling.note}</p>
+      ) : scaling.rows.length === 0 ? (
+        <p>No scaling decisions yet: the autoscaler records one when it launches, drains or retires hosts.</p>
+      ) : (
+        <div class="scroll">
+          <table aria-label="Recent scaling decisions">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Decision</th>
+                <th scope="col">Pool / group</th>
+                <th scope="col">Hosts</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {scaling.rows.map((e) => (
+                <tr key={e.id}>
+                  <td>{fmtTime(e.at)}</td>
+                  <td>
+                    {e.data.action ?? e.type.replace(/^scaling\./, "")}
+                    {e.data.hostId ? <div class="small">{e.data.hostId}</div> : null}
+                  </td>
+                  <td>
+                    {e.data.pool}
+                    {e.data.group ? ` / ${e.data.group}` : ""}
+                  </td>
+                  <td>{e.data.from != null && e.data.to != null ? `${e.data.from} → ${e.data.to}` : "–"}</td>
+                  <td>{e.data.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <h2>Coordinators</h2>
       {coordinators === null ? (

@@ -1,6 +1,9 @@
 // /v1/webhooks: a tenant's webhook endpoints (operator role), their delivery logs
 // and replays. The signing secret is in the response to POST /v1/webhooks and
 // POST /v1/webhooks/:id/rotate-secret only. Another tenant's endpoint is a 404.
+// An endpoint registered with scope "region" receives the region's scaling.*
+// events instead of the tenant's; it still belongs to (and is managed by) the
+// tenant that registered it.
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { Type, type Static } from "@sinclair/typebox";
@@ -37,8 +40,12 @@ const EventTypes = Type.Array(Type.String({ pattern: EVENT_PATTERN, maxLength: 1
   description: "event types to send: exact ('job.succeeded') or a prefix ('job.*'); empty or absent: all",
 });
 
+const Scope = Type.Union([Type.Literal("tenant"), Type.Literal("region")], {
+  description: "tenant (default): the tenant's events; region: the region's scaling.* events",
+});
 const EndpointSchema = Type.Object({
   id: Type.String(),
+  scope: Scope,
   url: Type.String(),
   description: Type.String(),
   eventTypes: Type.Array(Type.String()),
@@ -51,7 +58,12 @@ const EndpointWithSecretSchema = Type.Object({
   secret: Type.String({ description: "whsec_...: shown once; sign-check deliveries with it" }),
 });
 const CreateBody = Type.Object(
-  { url: Url, description: Type.Optional(Type.String({ maxLength: 500 })), eventTypes: Type.Optional(EventTypes) },
+  {
+    url: Url,
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+    eventTypes: Type.Optional(EventTypes),
+    scope: Type.Optional(Scope),
+  },
   { additionalProperties: false },
 );
 const PatchBody = Type.Object(
@@ -110,6 +122,7 @@ const BEARER = [{ bearerAuth: [] as string[] }];
 function view(e: WebhookEndpointRow) {
   return {
     id: e.id,
+    scope: e.scope,
     url: e.url,
     description: e.description,
     eventTypes: e.eventTypes,
@@ -142,7 +155,9 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRoutesD
       schema: {
         tags: ["webhooks"],
         summary: "Register a webhook endpoint",
-        description: "Returns the signing secret, once. The endpoint receives the tenant's events from now on.",
+        description:
+          "Returns the signing secret, once. The endpoint receives the tenant's events from now on, " +
+          "or with scope=region the region's scaling.* events (ids of the region's own sequence).",
         security: BEARER,
         body: CreateBody,
         response: { 201: EndpointWithSecretSchema, ...errors, 422: problem },
@@ -155,6 +170,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRoutesD
       const row = await insertWebhookEndpoint(db, {
         id: randomUUID(),
         tenant: p.tenant,
+        scope: req.body.scope ?? "tenant",
         url: req.body.url,
         description: req.body.description ?? "",
         eventTypes: req.body.eventTypes ?? [],

@@ -10,18 +10,31 @@
 // that resumes from the last id it saw (after a restart, on another replica)
 // reads the same rows. A poll every `pollMs` covers a lost notification (the
 // listening connection dropped and reconnected).
-import { eventsSequenced } from "./metrics.js";
+import { eventsSequenced, outputMediaSeconds } from "./metrics.js";
 import { Listener, latestEventSeq, readEventsPage, sequenceEvents, type Db, type EventEnvelope } from "../store/index.js";
+import { outputUsage } from "../store/usage.js";
+import { tierOf } from "../autoscaler/pricing.js";
 
 export type { EventEnvelope } from "../store/index.js";
 
+/** The events a cursor missed were pruned (retention): the stream goes on after `to`. */
+export interface ResetNotice {
+  /** the cursor the consumer had */
+  from: number;
+  /** the highest pruned id; delivery continues with the events after it */
+  to: number;
+}
+
 export interface SubscribeOptions {
+  /** a tenant, or REGION_STREAM for the region's scaling events */
   tenant: string;
   /** deliver events with id > afterSeq; undefined: from the tenant's latest event on */
   afterSeq?: number;
   jobId?: string | null;
   /** awaited before the next event is read: a slow consumer is back-pressure, not a memory leak */
   onEvent(e: EventEnvelope): void | Promise<void>;
+  /** awaited like onEvent; the cursor has moved past pruned events when it is called */
+  onReset?(r: ResetNotice): void | Promise<void>;
   onError?(err: unknown): void;
 }
 
@@ -76,6 +89,13 @@ class Sub implements Subscription {
           this.again = false;
           for (;;) {
             const page = await readEventsPage(this.bus.db, this.opts.tenant, { afterSeq: this.cursor, jobId: this.opts.jobId, limit: 500 });
+            if (page.prunedTo > this.cursor) {
+              // some events after the cursor are gone: say so rather than skip them silently
+              const notice = { from: this.cursor, to: page.prunedTo };
+              this.cursor = page.prunedTo;
+              await this.opts.onReset?.(notice);
+              continue;
+            }
             for (const e of page.events) {
               if (this.closed) return;
               await this.opts.onEvent(e);
@@ -181,6 +201,22 @@ export class EventBus {
     for (const fn of this.sequencedHandlers) fn(tenants);
   }
 
+  /**
+   * Output media seconds of jobs whose final event this replica just numbered.
+   * Each event is numbered once, by one replica, so summing the counter over
+   * replicas counts each job once.
+   */
+  private async countOutputs(jobIds: string[]): Promise<void> {
+    try {
+      for (const jobId of jobIds) {
+        const rows = await outputUsage(this.db, { from: new Date(0), to: new Date("9999-12-31T00:00:00Z"), jobId });
+        for (const r of rows) outputMediaSeconds.inc({ tier: tierOf(r.height) }, (r.minutes ?? 0) * 60);
+      }
+    } catch (err) {
+      this.opts.log?.("counting output media failed", { error: String(err) });
+    }
+  }
+
   /** runs the sequencer; calls that arrive while it runs are folded into one more run */
   private sequence(): void {
     if (this.stopped) return;
@@ -194,6 +230,7 @@ export class EventBus {
           this.sequenceAgain = false;
           const moved = await sequenceEvents(this.db);
           if (moved.numbered > 0) eventsSequenced.inc(moved.numbered);
+          if (moved.finishedJobs.length > 0) await this.countOutputs(moved.finishedJobs);
           if (moved.numbered === 5000) this.sequenceAgain = true;
         } while (this.sequenceAgain && !this.stopped);
       } catch (err) {

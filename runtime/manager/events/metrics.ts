@@ -30,3 +30,17 @@ export const webhookAttemptSeconds = new Histogram({
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [registry],
 });
+
+export const outputMediaSeconds = new Counter({
+  name: "framefleet_output_media_seconds_total",
+  help: "Media seconds of the outputs of finished jobs (each succeeded rendition counts the source's duration), by resolution tier (SD, HD, UHD)",
+  labelNames: ["tier"] as const,
+  registers: [registry],
+});
+
+export const retentionPruned = new Counter({
+  name: "framefleet_retention_pruned_total",
+  help: "Rows the retention pruner deleted, by kind: events (outbox), deliveries (webhook delivery log)",
+  labelNames: ["kind"] as const,
+  registers: [registry],
+});

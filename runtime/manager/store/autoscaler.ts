@@ -18,6 +18,8 @@ export interface FleetHostRow {
   usedMemoryMb: number;
   usedGpus: number;
   runningTasks: number;
+  /** predicted seconds until its first leased or running task ends; null when none has a prediction */
+  nextEndSeconds: number | null;
   /** when its last attempt ended, or when it joined: the start of its idle time */
   lastActivity: Date;
   interruptedAt: Date | null;
@@ -29,12 +31,14 @@ export async function fleetHosts(db: Queryable): Promise<FleetHostRow[]> {
     `SELECT c.id, c.hostname, c.state, c.pools, c.capacity_type AS "capacityType", c.instance_type AS "instanceType",
        c.cpu_millis AS "cpuMillis", c.memory_mb::bigint AS "memoryMb", c.gpus,
        COALESCE(l.cpu, 0)::int AS "usedCpuMillis", COALESCE(l.mem, 0)::bigint AS "usedMemoryMb", COALESCE(l.gpus, 0)::int AS "usedGpus",
-       COALESCE(l.n, 0)::int AS "runningTasks",
+       COALESCE(l.n, 0)::int AS "runningTasks", l.next_end AS "nextEndSeconds",
        GREATEST(c.joined_at, COALESCE((SELECT max(a.finished_at) FROM attempts a WHERE a.coordinator_id = c.id), c.joined_at)) AS "lastActivity",
        c.interrupted_at AS "interruptedAt"
      FROM coordinators c
      LEFT JOIN (
-       SELECT coordinator_id, sum(cpu_millis) AS cpu, sum(memory_mb) AS mem, sum(gpus) AS gpus, count(*) AS n
+       SELECT coordinator_id, sum(cpu_millis) AS cpu, sum(memory_mb) AS mem, sum(gpus) AS gpus, count(*) AS n,
+         -- a task without a prediction is left out: the earliest known end is a bound that only errs late
+         min(GREATEST(0, predicted_seconds - extract(epoch FROM now() - COALESCE(started_at, now()))))::float8 AS next_end
        FROM tasks WHERE state IN ('leased', 'running') GROUP BY coordinator_id
      ) l ON l.coordinator_id = c.id
      WHERE c.state <> 'gone'
@@ -171,4 +175,29 @@ export async function predictionsFor(
     [ids],
   );
   return new Map(r.rows.map((x) => [x.id, x]));
+}
+
+export interface BillableHost {
+  id: string;
+  pools: string[];
+  instanceType: string;
+  capacityType: string;
+  /** seconds it ran in (since, now]: from the later of `since` and when it joined */
+  seconds: number;
+}
+
+/**
+ * Hosts that are not gone and how long each has run since `since` (null: none
+ * yet), with the database's clock for the next call, so the cost meter's
+ * intervals neither overlap nor leave gaps.
+ */
+export async function billableHosts(db: Queryable, since: Date | null): Promise<{ now: Date; hosts: BillableHost[] }> {
+  const r = await db.query<BillableHost & { now: Date }>(
+    `SELECT now() AS now, c.id, c.pools, c.instance_type AS "instanceType", c.capacity_type AS "capacityType",
+       GREATEST(0, extract(epoch FROM now() - GREATEST(COALESCE($1::timestamptz, now()), c.joined_at)))::float8 AS seconds
+     FROM (SELECT 1) one LEFT JOIN coordinators c ON c.state <> 'gone'`,
+    [since],
+  );
+  const now = r.rows[0]!.now;
+  return { now, hosts: r.rows.filter((x) => x.id !== null).map(({ now: _now, ...h }) => h) };
 }

@@ -3,10 +3,18 @@
 // endpoint, and any replica's worker claims due deliveries under a lease.
 import type { Json } from "../../engine/types.js";
 import type { Queryable } from "./db.js";
+import { REGION_STREAM } from "./events.js";
+
+/** tenant: the owning tenant's events; region: the region's scaling events (REGION_STREAM) */
+export type WebhookScope = "tenant" | "region";
+
+// the outbox stream an endpoint receives: its tenant's, or the region's
+const SOURCE = (alias: string) => `(CASE WHEN ${alias}.scope = 'region' THEN '${REGION_STREAM}' ELSE ${alias}.tenant END)`;
 
 export interface WebhookEndpointRow {
   id: string;
   tenant: string;
+  scope: WebhookScope;
   url: string;
   description: string;
   eventTypes: string[];
@@ -16,19 +24,20 @@ export interface WebhookEndpointRow {
   updatedAt: Date;
 }
 
-const ENDPOINT_COLUMNS = `id, tenant, url, description, event_types AS "eventTypes", enabled, cursor_seq AS "cursorSeq",
+const ENDPOINT_COLUMNS = `id, tenant, scope, url, description, event_types AS "eventTypes", enabled, cursor_seq AS "cursorSeq",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-/** Registers an endpoint; it receives the tenant's events from now on (replay reaches back). */
+/** Registers an endpoint; it receives its stream's events from now on (replay reaches back). */
 export async function insertWebhookEndpoint(
   db: Queryable,
-  e: { id: string; tenant: string; url: string; description: string; eventTypes: string[]; secret: string },
+  e: { id: string; tenant: string; scope?: WebhookScope; url: string; description: string; eventTypes: string[]; secret: string },
 ): Promise<WebhookEndpointRow> {
+  const scope = e.scope ?? "tenant";
   const r = await db.query<WebhookEndpointRow>(
-    `INSERT INTO webhook_endpoints (id, tenant, url, description, event_types, secret, cursor_seq)
-     VALUES ($1, $2, $3, $4, $5, $6, COALESCE((SELECT last_seq FROM event_sequences WHERE tenant = $2), 0))
+    `INSERT INTO webhook_endpoints (id, tenant, scope, url, description, event_types, secret, cursor_seq)
+     VALUES ($1, $2, $7, $3, $4, $5, $6, COALESCE((SELECT last_seq FROM event_sequences WHERE tenant = $8), 0))
      RETURNING ${ENDPOINT_COLUMNS}`,
-    [e.id, e.tenant, e.url, e.description, e.eventTypes, e.secret],
+    [e.id, e.tenant, e.url, e.description, e.eventTypes, e.secret, scope, scope === "region" ? REGION_STREAM : e.tenant],
   );
   return r.rows[0]!;
 }
@@ -59,7 +68,8 @@ export async function updateWebhookEndpoint(
     `UPDATE webhook_endpoints SET url = COALESCE($3, url), description = COALESCE($4, description),
        event_types = COALESCE($5, event_types), enabled = COALESCE($6, enabled), secret = COALESCE($7, secret),
        -- re-enabling starts from now, not from the backlog of the disabled period
-       cursor_seq = CASE WHEN $6 = true AND NOT enabled THEN COALESCE((SELECT last_seq FROM event_sequences WHERE tenant = $1), 0) ELSE cursor_seq END,
+       cursor_seq = CASE WHEN $6 = true AND NOT enabled
+         THEN COALESCE((SELECT last_seq FROM event_sequences WHERE tenant = ${SOURCE("webhook_endpoints")}), 0) ELSE cursor_seq END,
        updated_at = now()
      WHERE tenant = $1 AND id = $2 RETURNING ${ENDPOINT_COLUMNS}`,
     [tenant, id, patch.url ?? null, patch.description ?? null, patch.eventTypes ?? null, patch.enabled ?? null, patch.secret ?? null],
@@ -85,10 +95,10 @@ const MATCHES = `(cardinality(ep.event_types) = 0 OR EXISTS (
 export async function fanOutWebhookDeliveries(db: Queryable): Promise<number> {
   const r = await db.query<{ n: number }>(
     `WITH ep AS (
-       SELECT id, tenant, event_types, cursor_seq FROM webhook_endpoints WHERE enabled FOR UPDATE SKIP LOCKED
+       SELECT id, ${SOURCE("w")} AS source, event_types, cursor_seq FROM webhook_endpoints w WHERE enabled FOR UPDATE SKIP LOCKED
      ), ev AS (
        SELECT ep.id AS endpoint_id, o.tenant, o.seq, o.type, ${MATCHES} AS wanted
-       FROM ep JOIN outbox o ON o.tenant = ep.tenant AND o.seq > ep.cursor_seq
+       FROM ep JOIN outbox o ON o.tenant = ep.source AND o.seq > ep.cursor_seq
      ), ins AS (
        INSERT INTO webhook_deliveries (endpoint_id, tenant, event_seq, event_type)
        SELECT endpoint_id, tenant, seq, type FROM ev WHERE wanted ORDER BY seq
@@ -212,7 +222,8 @@ export async function listWebhookDeliveries(
          'status', a.status, 'latencyMs', a.latency_ms, 'error', a.error) ORDER BY a.attempt)
          FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]'::jsonb) AS log
      FROM webhook_deliveries d
-     WHERE d.tenant = $1 AND d.endpoint_id = $2 AND ($3::bigint IS NULL OR d.id < $3) AND ($5::bigint IS NULL OR d.event_seq = $5)
+     -- the endpoint's owner, not d.tenant: a region endpoint's deliveries carry the region stream's events
+     WHERE EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.tenant = $1) AND d.endpoint_id = $2 AND ($3::bigint IS NULL OR d.id < $3) AND ($5::bigint IS NULL OR d.event_seq = $5)
      ORDER BY d.id DESC LIMIT $4`,
     [tenant, endpointId, opts.beforeId ?? null, opts.limit ?? 100, opts.eventId ?? null],
   );
@@ -230,16 +241,36 @@ export async function replayWebhookDeliveries(
   range: { fromSeq: number; toSeq: number | null; limit: number },
 ): Promise<number> {
   const r = await db.query<{ n: number }>(
-    `WITH ep AS (SELECT id, tenant, event_types FROM webhook_endpoints WHERE tenant = $1 AND id = $2),
-     ins AS (
-       INSERT INTO webhook_deliveries (endpoint_id, tenant, event_seq, event_type, replay)
-       SELECT ep.id, o.tenant, o.seq, o.type, true FROM ep JOIN outbox o ON o.tenant = ep.tenant
+    `WITH ep AS (SELECT id, ${SOURCE("w")} AS source, event_types FROM webhook_endpoints w WHERE tenant = $1 AND id = $2),
+     ev AS (
+       SELECT ep.id, o.tenant, o.seq, o.type FROM ep JOIN outbox o ON o.tenant = ep.source
        WHERE o.seq >= $3 AND ($4::bigint IS NULL OR o.seq <= $4) AND ${MATCHES}
        ORDER BY o.seq LIMIT $5
+       -- held until commit, so the pruner cannot delete an event between this read and the pending row
+       FOR KEY SHARE OF o
+     ), ins AS (
+       INSERT INTO webhook_deliveries (endpoint_id, tenant, event_seq, event_type, replay)
+       SELECT id, tenant, seq, type, true FROM ev
        RETURNING 1
      )
      SELECT count(*)::int AS n FROM ins`,
     [tenant, endpointId, range.fromSeq, range.toSeq, range.limit],
   );
   return r.rows[0]?.n ?? 0;
+}
+
+/**
+ * Deletes finished (succeeded or failed) deliveries, with their attempts, that
+ * finished more than `retentionSeconds` ago, at most `batch` at a time. Pending
+ * deliveries are never pruned.
+ */
+export async function pruneWebhookDeliveries(db: Queryable, opts: { retentionSeconds: number; batch?: number }): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM webhook_deliveries WHERE id IN (
+       SELECT id FROM webhook_deliveries
+       WHERE state <> 'pending' AND finished_at < now() - make_interval(secs => $1::double precision)
+       ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [opts.retentionSeconds, opts.batch ?? 10_000],
+  );
+  return r.rowCount ?? 0;
 }
