@@ -18,6 +18,13 @@ import {
 import { ApiProblem, type FieldProblem } from "./problems.js";
 import { principalOf, type RoleGuard } from "./auth.js";
 import type { CompositionValidator, CompositionLike } from "./types.js";
+import { refuseRawImage, resolveOrRefuse } from "./engines.js";
+
+/** The template's hardware choice, which decides which registered engines can serve the pin. */
+function hardwareOf(template: unknown): "cpu" | "gpu" | "any" | undefined {
+  const h = isObject(template) ? template.hardware : undefined;
+  return h === "cpu" || h === "gpu" || h === "any" ? h : undefined;
+}
 
 const ProblemRef = { description: "RFC 9457 problem details", content: { "application/problem+json": { schema: { $ref: "Problem" } } } };
 const errors = { 400: ProblemRef, 401: ProblemRef, 403: ProblemRef };
@@ -132,6 +139,7 @@ export function registerFactoryRoutes(
     "/v1/factories",
     {
       onRequest: requireRole("operator"),
+      preValidation: refuseRawImage("/engine"),
       schema: {
         tags: ["factories"],
         summary: "Create a factory",
@@ -145,6 +153,8 @@ export function registerFactoryRoutes(
       const errs = templateErrors(req.body.template, req.body.engine, deps.validateComposition);
       if (errs.length > 0)
         throw new ApiProblem("invalid-composition", `The template is not acceptable: ${errs[0]!.field}: ${errs[0]!.reason}`, errs);
+      // a factory may pin only what this region has registered; each job records what the pin resolved to then
+      await resolveOrRefuse(db, req.body.engine, hardwareOf(req.body.template), "/engine");
       try {
         const f = await insertFactory(db, {
           tenant,
@@ -233,6 +243,7 @@ export function registerFactoryRoutes(
     "/v1/factories/:name/engine",
     {
       onRequest: requireRole("operator"),
+      preValidation: refuseRawImage("/engine"),
       schema: {
         tags: ["factories"],
         summary: "Change a factory's engine pin (explicit and audited)",
@@ -253,6 +264,7 @@ export function registerFactoryRoutes(
           `The template does not work with that engine: ${errs[0]!.reason}`,
           errs.map((e) => ({ ...e, field: e.field === "/template/engine" ? "/engine" : e.field })),
         );
+      await resolveOrRefuse(db, req.body.engine, hardwareOf(cur.template), "/engine");
       const r = await upgradeFactoryEngine(db, tenant, req.params.name, req.body.engine, req.body.reason);
       if (!r) throw notFound(req.params.name);
       return view(r.after);

@@ -43,6 +43,8 @@ import {
 } from "./schemas.js";
 import { principalOf, type RoleGuard } from "./auth.js";
 import { applyFactory } from "./factories.js";
+import { refuseRawImage, resolveOrRefuse } from "./engines.js";
+import type { EngineHardware } from "../store/index.js";
 import type { ApiDeps, CompositionLike } from "./types.js";
 
 /** Error responses are served as application/problem+json; keyed by content type so the document says so. */
@@ -63,6 +65,7 @@ export function registerJobRoutes<C extends CompositionLike>(
     "/v1/jobs",
     {
       onRequest: requireRole("submitter"),
+      preValidation: refuseRawImage("/composition/engine"),
       schema: {
         tags: ["jobs"],
         summary: "Submit a job",
@@ -94,6 +97,13 @@ export function registerJobRoutes<C extends CompositionLike>(
       if (!checked.ok) throw compositionProblem(checked.errors.map((e) => ({ field: compositionField(e.field), reason: e.reason })));
       const refErrors = compositionBoundaryErrors(checked.value, new Set(await deps.storesFor(principal.tenant)));
       if (refErrors.length > 0) throw compositionProblem(refErrors);
+      // resolved once, here: the job keeps this exact version and image whatever is registered later
+      const engine = await resolveOrRefuse(
+        db,
+        checked.value.engine,
+        (checked.value as { hardware?: EngineHardware }).hardware,
+        factory ? "/factory" : "/composition/engine",
+      );
 
       const jobId = randomUUID();
       let tasks;
@@ -112,6 +122,7 @@ export function registerJobRoutes<C extends CompositionLike>(
         priority: body.priority ?? 50,
         composition: checked.value as unknown as Json,
         engine: { name: checked.value.engine.name, version: checked.value.engine.version },
+        resolvedEngine: { version: engine.version, image: engine.image },
         labels: body.labels ?? {},
         tasks,
         ...(factory ? { factory } : {}),
@@ -350,6 +361,7 @@ function jobBase(j: JobRow, region: string) {
     priority: j.priority,
     labels: j.labels ?? {},
     engine: { name: j.engineName, version: j.engineVersion },
+    resolvedEngine: j.engineResolvedVersion ? { name: j.engineName, version: j.engineResolvedVersion, image: j.engineImage } : null,
     factory: j.factory ? { name: j.factory, revision: j.factoryRevision ?? 0 } : null,
     outputs: j.outputs,
     error: j.error,

@@ -129,7 +129,17 @@ const jobCommon = {
   state: Type.Union(JOB_STATES.map((s) => Type.Literal(s))),
   priority: Type.Integer(),
   labels: Type.Record(Type.String(), Type.String()),
-  engine: Type.Object({ name: Type.String(), version: Type.String() }),
+  engine: Type.Object({ name: Type.String(), version: Type.String() }, { description: "the engine pin the composition named" }),
+  resolvedEngine: Nullable(
+    Type.Object(
+      {
+        name: Type.String(),
+        version: Type.String({ description: "the exact registered version the pin resolved to" }),
+        image: Nullable(Type.String({ description: "repo@sha256:...; null: the hosts' own binaries" })),
+      },
+      { description: "what the pin resolved to in the engine registry at submission; never changes afterwards" },
+    ),
+  ),
   factory: Nullable(
     Type.Object({ name: Type.String(), revision: Type.Integer() }, { description: "the factory revision the job was submitted against" }),
   ),

@@ -7,7 +7,16 @@ import type { AddressInfo } from "node:net";
 import { createTestDatabase } from "../../../test/support/db.js";
 import type { PlannedTask } from "../../engine/types.js";
 import { createSecretToken } from "../../pki/tokens.js";
-import { countJobsByState, createDb, insertApiKey, revokeApiKey, type Db, type Role } from "../store/index.js";
+import {
+  countJobsByState,
+  createDb,
+  insertApiKey,
+  registerEngine,
+  revokeApiKey,
+  type Db,
+  type NewEngine,
+  type Role,
+} from "../store/index.js";
 import { buildApi } from "./server.js";
 import type { ApiDeps, CompositionLike } from "./types.js";
 
@@ -64,6 +73,17 @@ export function minimalComposition(over: Record<string, unknown> = {}): Record<s
   };
 }
 
+/** The engine a harness registers unless told otherwise: host binaries, like a local region's. */
+export const TEST_ENGINE: NewEngine = {
+  name: "ffmpeg",
+  version: "5.1.9",
+  image: null,
+  encoders: ["aac", "libx264", "libx265", "libsvtav1"],
+  hwaccels: [],
+  hardware: "any",
+  registeredBy: "test harness",
+};
+
 export const KEYS: { name: string; tenant: string; role: Role; revoke?: boolean }[] = [
   { name: "admin", tenant: "acme", role: "admin" },
   { name: "operator", tenant: "acme", role: "operator" },
@@ -76,9 +96,12 @@ export const KEYS: { name: string; tenant: string; role: Role; revoke?: boolean 
 export async function startHarness<C extends CompositionLike>(
   label: string,
   deps: Pick<ApiDeps<C>, "validateComposition" | "planJob"> & Partial<ApiDeps<C>>,
+  opts: { engines?: NewEngine[] } = {},
 ): Promise<Harness> {
   const t = await createTestDatabase(label);
   const db = createDb(t.url);
+  // submissions must resolve to a registered engine; by default the hosts' own ffmpeg 5.1.9, as a local region registers
+  for (const e of opts.engines ?? [TEST_ENGINE]) await registerEngine(db, e);
   const submitted: string[] = [];
   const cancelled: Harness["cancelled"] = [];
   const plannedIds: string[] = [];

@@ -36,6 +36,8 @@ export interface ApiDeps<C extends CompositionLike = CompositionLike> {
   storesFor: (tenant: string) => string[] | Promise<string[]>;
   /** /v1/stores and /v1/watch-folders (api/stores.ts); absent: those routes are not served */
   storeRegistry?: Omit<import("./stores.js").StoreRouteDeps, "db" | "storesFor">;
+  /** watch folders' bucket-notification endpoints (api/watch-notify.ts); absent: not served */
+  watchNotify?: Omit<import("../watch-notify.js").NotifyDeps, "db">;
   /** called after a job is committed (wakes the scheduler) */
   onJobSubmitted?: (jobId: string) => void;
   /** called with the attempts that were running when a job was cancelled (pushes cancels to coordinators) */

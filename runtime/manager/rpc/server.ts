@@ -219,6 +219,7 @@ export class RpcServer {
         depsJson: JSON.stringify(row.deps),
         engineName: row.engineName,
         engineVersion: row.engineVersion,
+        engineImage: row.engineImage ?? "",
         cpuMillis: row.cpuMillis,
         memoryMb: String(row.memoryMb),
         gpus: row.gpus,
@@ -272,6 +273,7 @@ export class RpcServer {
         unknown: "join token is not valid",
         used: "join token was already used",
         expired: "join token has expired",
+        revoked: "join token was revoked",
         "wrong-region": "join token is for another region",
       }[spent];
       throw new RpcAuthError(grpc.status.UNAUTHENTICATED, why);
@@ -334,6 +336,7 @@ export class RpcServer {
             pools: c?.pools ?? [],
             capacityType: c?.capacityType || "local",
             instanceType: c?.instanceType ?? "",
+            pullsImages: c?.pullsImages ?? false,
             detail: {
               gpuDevices: (c?.gpuDevices ?? []).map((g) => ({ index: g.index, name: g.name, memoryMb: Number(g.memoryMb), uuid: g.uuid })),
               version: h.version,

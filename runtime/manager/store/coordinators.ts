@@ -10,6 +10,8 @@ export interface CoordinatorCapacity {
   capacityType: string;
   instanceType: string;
   detail: Json;
+  /** runs engines as images and can pull any registered one (Capacity.pulls_images) */
+  pullsImages?: boolean;
 }
 
 export interface CoordinatorRow {
@@ -24,6 +26,7 @@ export interface CoordinatorRow {
   pools: string[];
   capacityType: string;
   instanceType: string;
+  pullsImages: boolean;
   connectedTo: string | null;
   lastHeartbeat: Date | null;
   joinedAt: Date;
@@ -31,7 +34,7 @@ export interface CoordinatorRow {
 }
 
 const COLUMNS = `id, region, hostname, state, cpu_millis AS "cpuMillis", memory_mb AS "memoryMb", gpus, engines, pools,
-  capacity_type AS "capacityType", instance_type AS "instanceType", connected_to AS "connectedTo",
+  capacity_type AS "capacityType", instance_type AS "instanceType", pulls_images AS "pullsImages", connected_to AS "connectedTo",
   last_heartbeat AS "lastHeartbeat", joined_at AS "joinedAt", cert_not_after AS "certNotAfter"`;
 
 export async function insertCoordinator(
@@ -58,7 +61,7 @@ export async function markConnected(
 ): Promise<boolean> {
   const r = await db.query(
     `UPDATE coordinators SET state = 'connected', connected_to = $2, hostname = $3, cpu_millis = $4, memory_mb = $5, gpus = $6,
-       engines = $7, pools = $8, capacity_type = $9, instance_type = $10, capacity = $11, last_heartbeat = now()
+       engines = $7, pools = $8, capacity_type = $9, instance_type = $10, capacity = $11, pulls_images = $12, last_heartbeat = now()
      WHERE id = $1 AND state <> 'gone'`,
     [
       id,
@@ -72,6 +75,7 @@ export async function markConnected(
       cap.capacityType,
       cap.instanceType,
       JSON.stringify(cap.detail),
+      cap.pullsImages ?? false,
     ],
   );
   return (r.rowCount ?? 0) > 0;
@@ -131,6 +135,11 @@ export interface CoordinatorWithLoad extends CoordinatorRow {
   usedMemoryMb: number;
   usedGpus: number;
   runningTasks: number;
+  /**
+   * predicted seconds until its leased and running tasks have all ended (0: none); null while one
+   * of them has no prediction
+   */
+  busyForSeconds: number | null;
 }
 
 /** Live coordinators with what their leased and running attempts use: the scheduler's view of free capacity. */
@@ -140,10 +149,14 @@ export async function listCoordinatorsWithLoad(db: Queryable, opts: { liveOnly: 
       .map((c) => "c." + c.trim())
       .join(", ")},
        COALESCE(l.cpu, 0)::int AS "usedCpuMillis", COALESCE(l.mem, 0)::bigint AS "usedMemoryMb",
-       COALESCE(l.gpus, 0)::int AS "usedGpus", COALESCE(l.n, 0)::int AS "runningTasks"
+       COALESCE(l.gpus, 0)::int AS "usedGpus", COALESCE(l.n, 0)::int AS "runningTasks",
+       CASE WHEN l.coordinator_id IS NULL THEN 0 ELSE l.busy END AS "busyForSeconds"
      FROM coordinators c
      LEFT JOIN (
-       SELECT coordinator_id, sum(cpu_millis) AS cpu, sum(memory_mb) AS mem, sum(gpus) AS gpus, count(*) AS n
+       SELECT coordinator_id, sum(cpu_millis) AS cpu, sum(memory_mb) AS mem, sum(gpus) AS gpus, count(*) AS n,
+         -- a leased task has not started: it has all its predicted time ahead of it
+         CASE WHEN bool_or(predicted_seconds IS NULL) THEN NULL
+           ELSE max(GREATEST(0, predicted_seconds - extract(epoch FROM now() - COALESCE(started_at, now()))))::float8 END AS busy
        FROM tasks WHERE state IN ('leased', 'running') GROUP BY coordinator_id
      ) l ON l.coordinator_id = c.id
      WHERE ($1::boolean = false AND c.state <> 'gone') OR c.state = 'connected'

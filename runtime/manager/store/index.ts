@@ -12,3 +12,4 @@ export * from "./events.js";
 export * from "./webhooks.js";
 export * from "./stores.js";
 export * from "./factories.js";
+export * from "./engines.js";

@@ -17,6 +17,11 @@ export interface NewJob {
   priority: number;
   composition: Json;
   engine: { name: string; version: string };
+  /**
+   * What the pin resolved to in the engine registry (API submissions always
+   * have one). The tasks run exactly this version and image.
+   */
+  resolvedEngine?: { version: string; image: string | null };
   idempotencyKey?: string;
   requestHash?: string;
   labels?: Record<string, string>;
@@ -31,6 +36,8 @@ export interface JobRow {
   composition: Json;
   engineName: string;
   engineVersion: string;
+  engineResolvedVersion: string | null;
+  engineImage: string | null;
   idempotencyKey: string | null;
   requestHash: string | null;
   labels: Record<string, string>;
@@ -65,7 +72,7 @@ export interface TaskSummary {
 }
 
 const JOB_COLUMNS = `id, tenant, state, priority, composition, engine_name AS "engineName", engine_version AS "engineVersion",
-  idempotency_key AS "idempotencyKey", request_hash AS "requestHash", labels, outputs, error,
+  engine_resolved_version AS "engineResolvedVersion", engine_image AS "engineImage", idempotency_key AS "idempotencyKey", request_hash AS "requestHash", labels, outputs, error,
   factory, factory_revision AS "factoryRevision", created_at AS "createdAt", updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
 export class IdempotencyConflictError extends Error {
@@ -98,8 +105,8 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
     const id = job.id ?? randomUUID();
     const inserted = await tx.query<JobRow>(
       `INSERT INTO jobs (id, tenant, state, priority, composition, engine_name, engine_version, idempotency_key, request_hash, labels,
-         factory, factory_revision)
-       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${JOB_COLUMNS}`,
+         factory, factory_revision, engine_resolved_version, engine_image)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${JOB_COLUMNS}`,
       [
         id,
         job.tenant,
@@ -112,6 +119,8 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
         JSON.stringify(job.labels ?? {}),
         job.factory?.name ?? null,
         job.factory?.revision ?? null,
+        job.resolvedEngine?.version ?? null,
+        job.resolvedEngine?.image ?? null,
       ],
     );
     await insertTasks(tx, id, job);
@@ -121,6 +130,7 @@ export async function insertJob(db: Db, job: NewJob): Promise<{ job: JobRow; cre
       kind: "job.submitted",
       data: {
         engine: job.engine,
+        resolvedEngine: job.resolvedEngine ?? null,
         priority: job.priority,
         factory: job.factory ?? null,
         tasks: job.tasks.map((t) => t.key),
@@ -153,9 +163,9 @@ async function insertTasks(tx: pg.PoolClient, jobId: string, job: NewJob): Promi
   }));
   await tx.query(
     `INSERT INTO tasks (id, job_id, tenant, key, kind, pool, state, priority, spec, cpu_millis, memory_mb, gpus,
-       engine_name, engine_version, optional, pending_deps, has_deps, max_attempts, ready_at)
+       engine_name, engine_version, engine_image, optional, pending_deps, has_deps, max_attempts, ready_at)
      SELECT r.id, $1, $2, r.key, r.kind, r.pool, CASE WHEN r.deps = 0 THEN 'ready' ELSE 'blocked' END, $3, r.spec,
-       r.cpu, r.mem, r.gpus, $4, $5, r.optional, r.deps, r.deps > 0, r.max_attempts,
+       r.cpu, r.mem, r.gpus, $4, $5, $7, r.optional, r.deps, r.deps > 0, r.max_attempts,
        CASE WHEN r.deps = 0 THEN now() END
      FROM jsonb_to_recordset($6::jsonb) AS r(id uuid, key text, kind text, pool text, spec jsonb, cpu int, mem int, gpus int,
        optional boolean, deps int, max_attempts int)`,
@@ -164,8 +174,10 @@ async function insertTasks(tx: pg.PoolClient, jobId: string, job: NewJob): Promi
       job.tenant,
       job.priority,
       job.engine.name,
-      job.engine.version,
+      // a resolved job's tasks are placed on, and run, the exact version it resolved to
+      job.resolvedEngine?.version ?? job.engine.version,
       JSON.stringify(rows.map((r) => ({ ...r, max_attempts: r.maxAttempts }))),
+      job.resolvedEngine?.image ?? null,
     ],
   );
   const edges = job.tasks.flatMap((t) => t.dependsOn.map((d) => ({ from: ids.get(d)!, to: ids.get(t.key)! })));

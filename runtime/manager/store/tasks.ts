@@ -11,13 +11,18 @@ export interface ReadyTask {
   gpus: number;
   engineName: string;
   engineVersion: string;
+  /** sha256:<hex> of the task's engine image; null for host binaries */
+  imageDigest: string | null;
+  /** the autoscaler's run-time prediction; null until it has made one */
+  predictedSeconds: number | null;
 }
 
 /** Ready tasks by priority then age; the scheduler's work list. */
 export async function readyTasks(db: Queryable, limit: number): Promise<ReadyTask[]> {
   const r = await db.query<ReadyTask>(
     `SELECT id, pool, priority, cpu_millis AS "cpuMillis", memory_mb AS "memoryMb", gpus,
-       engine_name AS "engineName", engine_version AS "engineVersion"
+       engine_name AS "engineName", engine_version AS "engineVersion", NULLIF(split_part(engine_image, '@', 2), '') AS "imageDigest",
+       predicted_seconds AS "predictedSeconds"
      FROM tasks WHERE state = 'ready' AND not_before <= now()
      ORDER BY priority DESC, ready_at, id LIMIT $1`,
     [limit],
@@ -81,12 +86,13 @@ export interface AssignmentRow {
   gpus: number;
   engineName: string;
   engineVersion: string;
+  engineImage: string | null;
   deps: Record<string, { state: string; result: Json }>;
 }
 
 const ASSIGNMENT_COLUMNS = `t.id, t.job_id AS "jobId", t.tenant, t.key, t.kind, t.pool, t.spec, t.attempt, t.epoch,
   t.cpu_millis AS "cpuMillis", t.memory_mb AS "memoryMb", t.gpus, t.engine_name AS "engineName", t.engine_version AS "engineVersion",
-  CASE WHEN t.has_deps THEN COALESCE((
+  t.engine_image AS "engineImage", CASE WHEN t.has_deps THEN COALESCE((
     SELECT jsonb_object_agg(d.key, jsonb_build_object('state', d.state, 'result', d.result))
     FROM task_edges e JOIN tasks d ON d.id = e.from_task WHERE e.to_task = t.id), '{}'::jsonb)
   ELSE '{}'::jsonb END AS deps`;
