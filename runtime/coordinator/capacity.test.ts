@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { discoverCapacity, parseNvidiaSmi } from "./capacity.js";
+import { discoverCapacity, discoverImageEngines, parseNvidiaSmi } from "./capacity.js";
+import { findContainerCli } from "../worker/container-cli.js";
+import { ensureEngineImage } from "../../test/support/images.js";
 
 describe("capacity discovery", () => {
   it("parses nvidia-smi's CSV, one GPU a line", () => {
@@ -29,4 +31,26 @@ describe("capacity discovery", () => {
     expect(c.engines[0]?.version).toMatch(/^\d+\.\d+/);
     expect(c.engines[0]?.encoders).toContain("libx264");
   });
+
+  it(
+    "with the container runner, reports the engine images it holds (by digest) instead of the host's ffmpeg",
+    async () => {
+      const cli = await findContainerCli();
+      const image = await ensureEngineImage();
+      const held = await discoverImageEngines(cli);
+      const engine = held.find((e) => e.imageDigest === image.digest);
+      expect(engine, JSON.stringify(held)).toEqual({
+        name: "ffmpeg",
+        version: image.labels["io.framefleet.engine.version"],
+        encoders: image.labels["io.framefleet.engine.encoders"]!.split(","),
+        hwaccels: [],
+        imageDigest: image.digest,
+      });
+      const c = await discoverCapacity({ containerCli: cli });
+      expect(c.pullsImages).toBe(true);
+      expect(c.engines.every((e) => /^sha256:[0-9a-f]{64}$/.test(e.imageDigest ?? ""))).toBe(true);
+      expect(c.engines.map((e) => e.imageDigest)).toContain(image.digest);
+    },
+    30 * 60_000,
+  );
 });

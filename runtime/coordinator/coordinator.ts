@@ -13,6 +13,7 @@ import { discoverCapacity, type HostCapacity } from "./capacity.js";
 import { join, loadCredentials, saveCredentials, type CoordinatorCredentials } from "./credentials.js";
 import { WorkerLauncher, type WorkerExit } from "./launcher.js";
 import { KeyPool } from "./key-pool.js";
+import { findContainerCli, type ContainerCli } from "../worker/container-cli.js";
 
 export interface CoordinatorConfig {
   managerAddress: string;
@@ -31,6 +32,10 @@ export interface CoordinatorConfig {
   memoryFraction?: number;
   memoryLimitMb?: number;
   workRoot: string;
+  /** "container": workers run each task's engine image (the host's ffmpeg is not used); default "process" */
+  runner?: "process" | "container";
+  /** the container CLI for the container runner (default: found on PATH) */
+  containerCli?: ContainerCli;
   ffmpegPath: string;
   ffprobePath: string;
   worker: { command: string; args: string[] };
@@ -90,7 +95,13 @@ export class Coordinator {
       });
       this.cfg.log?.("joined", { coordinator: this.creds.coordinatorId });
     }
-    this.capacity = await discoverCapacity({ ...this.cfg.capacity, ffmpegPath: this.cfg.ffmpegPath, ffprobePath: this.cfg.ffprobePath });
+    const containerCli = this.cfg.runner === "container" ? (this.cfg.containerCli ?? (await findContainerCli())) : undefined;
+    this.capacity = await discoverCapacity({
+      ...this.cfg.capacity,
+      ffmpegPath: this.cfg.ffmpegPath,
+      ffprobePath: this.cfg.ffprobePath,
+      containerCli,
+    });
     this.connect();
   }
 
@@ -142,6 +153,7 @@ export class Coordinator {
           gpus: cap.gpus.length,
           gpuDevices: cap.gpus.map((g) => ({ index: g.index, name: g.name, memoryMb: String(g.memoryMb), uuid: g.uuid })),
           engines: cap.engines,
+          pullsImages: !!cap.pullsImages,
           pools: this.cfg.pools ?? [],
           capacityType: this.cfg.capacityType ?? "local",
           instanceType: this.cfg.instanceType ?? "",
@@ -290,7 +302,11 @@ export class Coordinator {
         workDir: path.join(this.cfg.workRoot, `${ref.taskId}-${ref.attempt}`),
         ffmpegPath: this.cfg.ffmpegPath,
         ffprobePath: this.cfg.ffprobePath,
-        runner: "process",
+        runner: this.cfg.runner ?? "process",
+        requirements: { cpuMillis: a.cpuMillis, memoryMb: Number(a.memoryMb), gpus: a.gpus },
+        memoryLimitMb: limit,
+        // no GPU accounting per device yet: a task gets the host's first GPUs
+        gpuDevices: a.gpus > 0 ? this.capacity!.gpus.slice(0, a.gpus).map((g) => g.uuid || String(g.index)) : [],
       },
       limit,
     );

@@ -23,8 +23,16 @@ function numberEnv(name: string): number | undefined {
   return n;
 }
 
+export function runnerFromEnv(v = process.env.FRAMEFLEET_RUNNER): "process" | "container" {
+  if (!v || v === "process") return "process";
+  if (v === "container") return "container";
+  throw new Error(`FRAMEFLEET_RUNNER must be "process" or "container", got ${JSON.stringify(v)}`);
+}
+
 export async function main(): Promise<void> {
-  const { ffmpegPath, ffprobePath } = await resolveBinaries();
+  const runner = runnerFromEnv();
+  // the container runner runs ffmpeg from each task's image: this host needs none of its own
+  const { ffmpegPath, ffprobePath } = runner === "container" ? { ffmpegPath: "ffmpeg", ffprobePath: "ffprobe" } : await resolveBinaries();
   const stateDir = env("FRAMEFLEET_STATE_DIR", path.join(os.homedir(), ".framefleet-coordinator"));
   const trustFile = process.env.FRAMEFLEET_TRUST_FILE;
   const log = (msg: string, fields?: Record<string, unknown>) =>
@@ -42,6 +50,7 @@ export async function main(): Promise<void> {
     instanceType: process.env.FRAMEFLEET_INSTANCE_TYPE ?? "",
     memoryLimitMb: numberEnv("FRAMEFLEET_WORKER_MEMORY_LIMIT_MB"),
     workRoot: env("FRAMEFLEET_WORK_DIR", path.join(stateDir, "work")),
+    runner,
     ffmpegPath,
     ffprobePath,
     worker: tsEntry("worker/main.ts"),

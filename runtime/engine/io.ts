@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Store } from "../storage/store.js";
 import { parseStoreRef } from "../storage/keys.js";
 import { downloadTo, uploadFrom } from "../storage/fs.js";
-import { PermanentTaskError, type Json, type TaskContext } from "./types.js";
+import { PermanentTaskError, type ExecEngine, type Json, type TaskContext } from "./types.js";
 import { discoverEngines, engineMatches, type DiscoveredEngine } from "./discover.js";
 import { runChecked, runProcess, sha256File, type RunResult } from "./proc.js";
 import { stagingPrefix } from "./layout.js";
@@ -18,7 +18,17 @@ export function outputStore(ctx: TaskContext, outputUri: string): { store: Store
 }
 
 /** Checks the pinned engine against this host's ffmpeg and audits which one runs. */
-export async function checkEngine(ctx: TaskContext): Promise<DiscoveredEngine> {
+export async function checkEngine(ctx: TaskContext): Promise<DiscoveredEngine | ExecEngine> {
+  if (ctx.exec) {
+    const e = await ctx.exec.describe();
+    if (!engineMatches(ctx.engine, e)) {
+      throw new Error(
+        `engine pin ${ctx.engine.name} ${ctx.engine.version} does not match ${e.name} ${e.version} in the task's engine image`,
+      );
+    }
+    ctx.audit({ kind: "engine", data: { name: e.name, version: e.version, fullVersion: e.fullVersion, ...e.audit } });
+    return e;
+  }
   const [e] = await discoverEngines({ ffmpegPath: ctx.ffmpegPath, ffprobePath: ctx.ffprobePath });
   if (!e) throw new Error("no engine found on this host");
   if (!engineMatches(ctx.engine, e)) {
@@ -145,6 +155,7 @@ export async function runFfmpeg(ctx: TaskContext, args: string[], o: FfmpegRun =
   const total = o.duration && o.duration > 0 ? o.duration * 1e6 : undefined;
   const r = await runChecked(ctx.ffmpegPath, args, {
     signal: ctx.signal,
+    exec: ctx.exec,
     cwd: o.cwd,
     onStdoutLine: total
       ? (line) => {
@@ -159,11 +170,11 @@ export async function runFfmpeg(ctx: TaskContext, args: string[], o: FfmpegRun =
 }
 
 export async function runFfprobe(ctx: TaskContext, args: string[]): Promise<RunResult> {
-  return runChecked(ctx.ffprobePath, args, { signal: ctx.signal, stderrLimit: 16 * 1024 });
+  return runChecked(ctx.ffprobePath, args, { signal: ctx.signal, exec: ctx.exec, stderrLimit: 16 * 1024 });
 }
 
 export async function runFfprobeRaw(ctx: TaskContext, args: string[]): Promise<RunResult> {
-  return runProcess(ctx.ffprobePath, args, { signal: ctx.signal, stderrLimit: 16 * 1024 });
+  return runProcess(ctx.ffprobePath, args, { signal: ctx.signal, exec: ctx.exec, stderrLimit: 16 * 1024 });
 }
 
 export async function scratch(ctx: TaskContext, ...parts: string[]): Promise<string> {

@@ -15,6 +15,26 @@ export interface RunOptions {
   /** collect stdout (default true unless onStdoutLine is set) */
   collectStdout?: boolean;
   killGraceMs?: number;
+  /** run the invocation through this wrapper (the container runner) instead of directly on this host */
+  exec?: ProcessExec;
+}
+
+/**
+ * Runs an ffmpeg/ffprobe invocation somewhere other than this host's own binaries
+ * (the container runner: inside the task's engine image). The engine still builds
+ * the argv; the wrapper only decides what is spawned to run it.
+ */
+export interface ProcessExec {
+  wrap(bin: string, args: string[], o: { cwd?: string }): Promise<WrappedInvocation>;
+}
+
+export interface WrappedInvocation {
+  bin: string;
+  args: string[];
+  /** a cancelled run: stop what the wrapper started (signalling its client may not reach it) */
+  stop(): Promise<void>;
+  /** after the spawned client ended, by any path: remove what it left, and say why it failed if the result alone cannot */
+  finish(r: RunResult | undefined, cancelled: boolean): Promise<Error | undefined>;
 }
 
 export interface RunResult {
@@ -43,6 +63,25 @@ export class CancelledError extends Error {
 }
 
 export function runProcess(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return opts.exec ? runWrapped(opts.exec, bin, args, opts) : spawnRun(bin, args, opts);
+}
+
+async function runWrapped(exec: ProcessExec, bin: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  if (opts.signal?.aborted) throw new CancelledError();
+  const w = await exec.wrap(bin, args, { cwd: opts.cwd });
+  let r: RunResult;
+  try {
+    r = await spawnRun(w.bin, w.args, { ...opts, onAbort: () => void w.stop() });
+  } catch (err) {
+    await w.finish(undefined, err instanceof CancelledError || !!opts.signal?.aborted);
+    throw err instanceof CancelledError ? new CancelledError(`cancelled: ${bin} was stopped`) : err;
+  }
+  const why = await w.finish(r, false);
+  if (why) throw why;
+  return r;
+}
+
+function spawnRun(bin: string, args: string[], opts: RunOptions & { onAbort?: () => void }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new CancelledError());
     const child = spawn(bin, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"], shell: false });
@@ -75,6 +114,7 @@ export function runProcess(bin: string, args: string[], opts: RunOptions = {}): 
     let aborted = false;
     const onAbort = () => {
       aborted = true;
+      opts.onAbort?.();
       child.kill("SIGTERM");
       killTimer = setTimeout(() => child.kill("SIGKILL"), opts.killGraceMs ?? 2000);
       killTimer.unref();

@@ -127,6 +127,7 @@ export async function decodeSample(
     ],
     {
       signal: ctx.signal,
+      exec: ctx.exec,
       onStdoutLine: (l) => {
         const m = /^frame=(\d+)/.exec(l);
         if (m) frames = Number(m[1]);

@@ -4,6 +4,7 @@
 // asks it to audit. Everything media-specific lives behind these types.
 
 import type { Store } from "../storage/store.js";
+import type { ProcessExec } from "./proc.js";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -62,11 +63,29 @@ export interface TaskContext {
   workDir: string;
   ffmpegPath: string;
   ffprobePath: string;
+  /**
+   * Set by the container runner: every ffmpeg/ffprobe invocation goes through it (into
+   * the task's engine image), and the engine audited is the image's. Absent: the
+   * host's own binaries at ffmpegPath/ffprobePath.
+   */
+  exec?: EngineExec;
   signal: AbortSignal;
   deps: DependencyResults;
   /** fraction in [0,1]; cheap to call often, the worker throttles what it sends */
   onProgress(fraction: number, detail?: string): void;
   audit(entry: AuditEntry): void;
+}
+
+/** What an EngineExec runs: the identity checked against the job's pin, and what the engine audit records. */
+export interface ExecEngine {
+  name: string;
+  version: string;
+  fullVersion: string;
+  audit: { [key: string]: Json };
+}
+
+export interface EngineExec extends ProcessExec {
+  describe(): Promise<ExecEngine>;
 }
 
 export interface TaskOutcome {

@@ -121,7 +121,7 @@ export async function runVerify(spec: VerifySpec, ctx: TaskContext): Promise<Tas
   const tol = spec.durationTolerance;
 
   const decodes = async (rel: string) => {
-    const r = await runProcess(ctx.ffmpegPath, buildDecodeCheckArgs(rel), { signal: ctx.signal, cwd: base });
+    const r = await runProcess(ctx.ffmpegPath, buildDecodeCheckArgs(rel), { signal: ctx.signal, exec: ctx.exec, cwd: base });
     add(rel, "decodes", r.code === 0, r.code === 0 ? "ok" : r.stderr.trim().split("\n").slice(-2).join(" | ") || `exit ${r.code}`);
   };
   const packets = async (rel: string, stream: string) => {

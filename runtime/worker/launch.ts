@@ -26,4 +26,10 @@ export interface WorkerLaunch {
   ffmpegPath: string;
   ffprobePath: string;
   runner: "process" | "container";
+  /** what the task was placed with: the container runner turns these into the engine container's limits */
+  requirements?: { cpuMillis: number; memoryMb: number; gpus: number };
+  /** the hard memory limit the coordinator holds this worker to; the container's limit when the task states none */
+  memoryLimitMb?: number;
+  /** host GPUs the task may use (index or UUID), when it needs any */
+  gpuDevices?: string[];
 }

@@ -2,6 +2,8 @@
 // JSON to stdin and keeps the pipe open; its closing means the coordinator
 // died, and the worker stops its task rather than run on unsupervised.
 import { ProcessRunner } from "./process-runner.js";
+import { ContainerRunner, containerTaskFromLaunch } from "./container-runner.js";
+import type { Runner } from "./runner.js";
 import { runWorker } from "./worker.js";
 import type { WorkerLaunch } from "./launch.js";
 
@@ -37,7 +39,9 @@ async function main(): Promise<number> {
   process.stdin.on("close", () => parentGone.abort());
   process.stdin.resume();
   process.on("SIGTERM", () => parentGone.abort());
-  const r = await runWorker(launch, new ProcessRunner(), parentGone.signal);
+  const runner: Runner =
+    launch.runner === "container" ? new ContainerRunner({ task: () => containerTaskFromLaunch(launch) }) : new ProcessRunner();
+  const r = await runWorker(launch, runner, parentGone.signal);
   process.stderr.write(
     `worker ${launch.task.taskKey} attempt ${launch.task.attempt}: ${r.outcome}${r.accepted ? "" : ` (not accepted: ${r.reason})`}\n`,
   );
