@@ -90,6 +90,8 @@ describe("the autoscaler loop", () => {
       provider,
       groups,
       pools,
+      // one idle host in reserve sits out the cool-down (with none, a lone idle host goes at once)
+      policy: { idleReserve: 1 },
       drain: (id) => {
         drained.push(id);
         return true;

@@ -129,6 +129,7 @@ export class Autoscaler {
           runningTasks: row?.runningTasks ?? 0,
           launchedAtMs: inst.launchedAt?.getTime() ?? now,
           idleSinceMs: busy ? undefined : this.idleSince.get(inst.id),
+          ...(row?.nextEndSeconds != null && busy ? { nextEndInMs: row.nextEndSeconds * 1000 } : {}),
         });
       }
     }
@@ -159,6 +160,10 @@ export class Autoscaler {
     const decisions = decide(state, this.policy);
     const records: DecisionRecord[] = [];
     for (const d of decisions) {
+      // the group's size before and after, for the decision's record and its scaling.* event
+      const snap = "group" in d ? snapshots.get(d.group) : undefined;
+      const from = snap ? Math.max(snap.desired, snap.instances.filter((i) => i.state !== "terminating").length) : undefined;
+      const idleDrain = d.action === "drain" && hosts.find((h) => h.id === d.hostId)?.runningTasks === 0;
       try {
         await this.apply(d, snapshots, coordinatorOfHost, hosts);
         if (d.action === "hold") {
@@ -173,6 +178,10 @@ export class Autoscaler {
           hostId: "hostId" in d ? d.hostId : undefined,
           count: d.action === "launch" ? d.count : undefined,
           reason: d.reason,
+          data:
+            from === undefined
+              ? undefined
+              : { from, to: d.action === "launch" ? snap!.desired : d.action === "terminate" || idleDrain ? from - 1 : from },
         });
         m.decisionsTotal.inc({ pool: d.pool, action: d.action });
         this.opts.log?.(`autoscaler: ${d.action}`, { ...d });

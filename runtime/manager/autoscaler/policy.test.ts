@@ -74,6 +74,7 @@ const groups: HostGroupSpec[] = [
   },
 ];
 
+const baseState = (over: Partial<PolicyState> = {}): PolicyState => state(over);
 function state(over: Partial<PolicyState> = {}): PolicyState {
   return {
     nowMs: 1_000_000,
@@ -133,6 +134,15 @@ describe("scale out", () => {
     ).toMatchObject({ group: "cpu-od" });
   });
 
+  it("counts no spot room for a long task where the pool has on-demand groups: it launches on-demand", () => {
+    const roomy = host({ usedCpuMillis: 0, runningTasks: 1 }); // a spot host with 16 cores free
+    expect(launches(decide(state({ hosts: [roomy], waiting: [task({ predictedSeconds: 3 * 3600 })] })))).toEqual([
+      expect.objectContaining({ group: "cpu-od", capacityType: "on-demand", count: 1 }),
+    ]);
+    // a short task takes the spot room
+    expect(launches(decide(state({ hosts: [roomy], waiting: [task()] })))).toEqual([]);
+  });
+
   it("chooses the pool by the task's needs: memory-heavy work to the memory pool, CPU work never to a GPU host", () => {
     expect(launches(decide(state({ waiting: [task({ memoryMb: 64_000 })] })))[0]).toMatchObject({ pool: "mem", group: "mem-od" });
     expect(launches(decide(state({ waiting: [task({ cpuMillis: 1000, memoryMb: 1000 })] })))[0]).toMatchObject({ pool: "cpu" });
@@ -157,6 +167,8 @@ describe("scale out", () => {
 
   it("adds a host when a pool's occupancy passes the high threshold, but not while one boots", () => {
     const hot = [host({ usedCpuMillis: 14_000, runningTasks: 3 })];
+    // work is arriving: the pool scaled out 20 s ago
+    const state = (over: Partial<PolicyState> = {}) => baseState({ lastScaleOutMs: { cpu: 1_000_000 - 20_000 }, ...over });
     expect(occupancy(state({ hosts: hot }), "cpu")).toBeCloseTo(14 / 16);
     expect(launches(decide(state({ hosts: hot })))[0]).toMatchObject({
       pool: "cpu",
@@ -169,6 +181,41 @@ describe("scale out", () => {
     expect(occupancy(state({ hosts: [...five, host({ id: "i-idle" })] }), "cpu")).toBeGreaterThan(0.8);
     expect(launches(decide(state({ hosts: [...five, host({ id: "i-idle" })] })))).toEqual([]);
     expect(launches(decide(state({ hosts: [host({ usedCpuMillis: 8000, runningTasks: 2 })] })))).toEqual([]);
+  });
+
+  it("adds no headroom host when a running task is predicted to free room before a new host could boot, or when nothing arrives", () => {
+    const hot = (nextEndInMs?: number) => [host({ usedCpuMillis: 14_000, runningTasks: 3, nextEndInMs })];
+    const state = (over: Partial<PolicyState> = {}) => baseState({ lastScaleOutMs: { cpu: 1_000_000 - 20_000 }, ...over });
+    expect(launches(decide(state({ hosts: hot(30_000) })))).toEqual([]);
+    expect(launches(decide(state({ hosts: hot(DEFAULT_POLICY.expectedBootMs + 1) })))).toHaveLength(1);
+    // no prediction: the occupancy rule alone decides
+    expect(launches(decide(state({ hosts: hot(undefined) })))).toHaveLength(1);
+    // a pool that last scaled out a cool-down ago sees no arrivals needing room: a wave running out gets no headroom
+    expect(
+      launches(decide(state({ hosts: hot(undefined), lastScaleOutMs: { cpu: 1_000_000 - DEFAULT_POLICY.scaleInCooldownMs } }))),
+    ).toEqual([]);
+    expect(launches(decide(state({ hosts: hot(undefined), lastScaleOutMs: {} })))).toEqual([]);
+  });
+
+  it("launches the cheapest shape that fits each task when a pool offers several", () => {
+    const shape = (name: string, cpuMillis: number, pricePerHour: number): HostGroupSpec => ({
+      ...groups[0]!,
+      name,
+      instanceType: name,
+      cpuMillis,
+      memoryMb: cpuMillis * 2,
+      pricePerHour,
+    });
+    const mixed = [shape("c7i.xlarge", 4000, 0.0675), shape("c7i.2xlarge", 8000, 0.135)];
+    // three 4-core tasks: three of the 4-core shape (a 2xlarge would be half-empty for the third)
+    const three = Array.from({ length: 3 }, (_, i) => task({ id: `t${i}`, memoryMb: 4096 }));
+    expect(launches(decide(state({ groups: mixed, waiting: three })))).toEqual([
+      expect.objectContaining({ group: "c7i.xlarge", count: 3 }),
+    ]);
+    // an 8-core task fits only the larger shape
+    expect(launches(decide(state({ groups: mixed, waiting: [task({ cpuMillis: 8000, memoryMb: 8192 })] })))).toEqual([
+      expect.objectContaining({ group: "c7i.2xlarge", count: 1 }),
+    ]);
   });
 
   it("honours the pool's on-demand base before using spot", () => {
@@ -220,11 +267,15 @@ describe("scale out", () => {
 
 describe("scale in", () => {
   const idle = (over: Partial<HostState> = {}) => host({ idleSinceMs: 1_000_000 - 10 * 60_000, ...over });
+  // the cool-down rules apply to the idle hosts the reserve keeps; with one in reserve they apply to a lone idle host
+  const reserve1 = { ...DEFAULT_POLICY, idleReserve: 1 };
 
   it("drains an idle host after the cool-down when occupancy is low, then terminates it once drained", () => {
-    expect(decide(state({ hosts: [idle()] }))).toContainEqual(expect.objectContaining({ action: "drain", hostId: "i-1" }));
-    expect(decide(state({ hosts: [idle({ idleSinceMs: 1_000_000 - 30_000 })] })).filter((d) => d.action === "drain")).toEqual([]);
-    expect(decide(state({ hosts: [idle()], lastScaleOutMs: { cpu: 1_000_000 - 30_000 } })).filter((d) => d.action === "drain")).toEqual([]);
+    expect(decide(state({ hosts: [idle()] }), reserve1)).toContainEqual(expect.objectContaining({ action: "drain", hostId: "i-1" }));
+    expect(decide(state({ hosts: [idle({ idleSinceMs: 1_000_000 - 30_000 })] }), reserve1).filter((d) => d.action === "drain")).toEqual([]);
+    expect(
+      decide(state({ hosts: [idle()], lastScaleOutMs: { cpu: 1_000_000 - 30_000 } }), reserve1).filter((d) => d.action === "drain"),
+    ).toEqual([]);
     expect(decide(state({ hosts: [idle({ state: "draining" })] }))).toContainEqual(
       expect.objectContaining({ action: "terminate", hostId: "i-1", reason: expect.stringMatching(/drained/) }),
     );
@@ -240,13 +291,14 @@ describe("scale in", () => {
 
   it("does not drain while the pool is above the low threshold and needs the host, or while waiting work fits it", () => {
     const hosts = [idle(), host({ id: "i-2", usedCpuMillis: 14_000, runningTasks: 3 })]; // 14/32 = 44%; 88% without the idle host
-    expect(decide(state({ hosts })).filter((d) => d.action === "drain")).toEqual([]);
+    expect(decide(state({ hosts }), reserve1).filter((d) => d.action === "drain")).toEqual([]);
+    // waiting work that fits the host keeps it, reserve or not
     expect(decide(state({ hosts: [idle()], waiting: [task()] })).filter((d) => d.action === "drain")).toEqual([]);
   });
 
   it("drains an idle host above the low threshold when it is surplus: the rest stays below the high threshold", () => {
     const hosts = [idle(), host({ id: "i-2", usedCpuMillis: 12_000, runningTasks: 3 })]; // 37.5% with it, 75% without
-    expect(decide(state({ hosts }))).toContainEqual(
+    expect(decide(state({ hosts }), reserve1)).toContainEqual(
       expect.objectContaining({ action: "drain", hostId: "i-1", reason: expect.stringMatching(/surplus.*75%/) }),
     );
   });
@@ -257,6 +309,28 @@ describe("scale in", () => {
     const busySpot = host({ id: "i-s", runningTasks: 1, usedCpuMillis: 1000 });
     expect(decide(state({ pools, hosts: [od, busySpot] })).filter((d) => d.action === "drain")).toEqual([]);
     expect(decide(state({ pools, hosts: [od] }))).toContainEqual(expect.objectContaining({ action: "drain", hostId: "i-od" }));
+  });
+
+  it("drains idle hosts beyond the reserve at once while nothing waits; the reserve sits out the cool-down", () => {
+    // idle for 5 s only: well inside the 45 s cool-down
+    const fresh = (id: string, group = "cpu-spot") => host({ id, group, idleSinceMs: 1_000_000 - 5_000 });
+    const hosts = [fresh("i-a"), fresh("i-b"), fresh("i-c", "cpu-od"), host({ id: "i-busy", usedCpuMillis: 16_000, runningTasks: 4 })];
+    const drained = (d: Decision[]) =>
+      d
+        .filter((x) => x.action === "drain")
+        .map((x) => (x as { hostId: string }).hostId)
+        .sort();
+    // reserve 0 (the default): every idle host goes, though the pool is busy and just scaled out
+    expect(drained(decide(state({ hosts, lastScaleOutMs: { cpu: 1_000_000 - 5_000 } })))).toEqual(["i-a", "i-b", "i-c"]);
+    expect(decide(state({ hosts }))).toContainEqual(
+      expect.objectContaining({ hostId: "i-a", reason: expect.stringMatching(/nothing waits/) }),
+    );
+    // reserve 1: the most expensive go first, so the on-demand host goes and one spot host is kept
+    expect(drained(decide(state({ hosts }), reserve1))).toEqual(["i-a", "i-c"]);
+    // work waits for the pool: no idle host goes
+    expect(drained(decide(state({ hosts, waiting: [task()] })))).toEqual([]);
+    // the on-demand base is kept while the pool has work
+    expect(drained(decide(state({ hosts, pools: [{ name: "cpu", onDemandBase: 1, maxSize: 50 }] })))).toEqual(["i-a", "i-b"]);
   });
 
   it("terminates a preempted spot host at once, running tasks or not", () => {

@@ -43,6 +43,8 @@ export interface HostState {
   launchedAtMs: number;
   /** since when it has run nothing; undefined while busy */
   idleSinceMs?: number;
+  /** predicted ms until its first running task ends (room frees); absent when idle or unknown */
+  nextEndInMs?: number;
 }
 
 export interface WaitingTask {
@@ -84,6 +86,16 @@ export interface PolicyConfig {
   budgetPerHour: number;
   /** at most this many hosts launched per pool per decision (bounds a burst's over-shoot) */
   maxLaunchPerPass: number;
+  /**
+   * how long a new host takes to boot, about: room a running host is predicted
+   * to free within this long is headroom that comes sooner than a new host would
+   */
+  expectedBootMs: number;
+  /**
+   * while nothing waits in a pool, at most this many of its idle hosts sit out
+   * the cool-down (for the next arrival); the others are drained at once
+   */
+  idleReserve: number;
 }
 
 export const DEFAULT_POLICY: PolicyConfig = {
@@ -93,6 +105,8 @@ export const DEFAULT_POLICY: PolicyConfig = {
   spotMaxPredictedSeconds: 90 * 60,
   budgetPerHour: Infinity,
   maxLaunchPerPass: 50,
+  expectedBootMs: 45_000,
+  idleReserve: 0,
 };
 
 export type Decision =
@@ -192,7 +206,11 @@ export function decide(state: PolicyState, cfg: PolicyConfig = DEFAULT_POLICY): 
     s.mem -= t.memoryMb;
     s.gpus -= t.gpus;
   };
+  // the scheduler keeps a long task off spot hosts where the pool has on-demand groups
+  // (placement's longTasksOnDemandOnly), so spot room is no room for it
+  const onDemandPools = new Set(state.groups.filter((g) => g.capacityType === "on-demand").map((g) => g.pool));
   const slotFits = (s: Slot, t: WaitingTask) =>
+    !(s.group.capacityType === "spot" && t.predictedSeconds >= cfg.spotMaxPredictedSeconds && onDemandPools.has(s.group.pool)) &&
     (s.group.taskPools.length === 0 || s.group.taskPools.includes(t.taskPool)) &&
     s.cpu >= t.cpuMillis &&
     s.mem >= t.memoryMb &&
@@ -281,7 +299,13 @@ export function decide(state: PolicyState, cfg: PolicyConfig = DEFAULT_POLICY): 
     const inPool = (h: HostState) => groupByName.get(h.group)?.pool === p.name;
     const booting = state.hosts.some((h) => h.state === "booting" && inPool(h));
     const idleHeadroom = state.hosts.some((h) => h.state === "running" && h.runningTasks === 0 && inPool(h));
-    if (occ > cfg.highOccupancy && !booting && !idleHeadroom && !launchedIn.get(p.name)) {
+    // room a running task is predicted to free before a new host could boot is headroom too
+    const roomSoon = state.hosts.some(
+      (h) => h.state === "running" && inPool(h) && h.nextEndInMs !== undefined && h.nextEndInMs <= cfg.expectedBootMs,
+    );
+    // headroom is for arrivals: a pool whose last scale-out is a cool-down past has seen none that needed room
+    const arriving = state.nowMs - (state.lastScaleOutMs[p.name] ?? -Infinity) < cfg.scaleInCooldownMs;
+    if (occ > cfg.highOccupancy && arriving && !booting && !idleHeadroom && !roomSoon && !launchedIn.get(p.name)) {
       const groups = state.groups.filter((g) => g.pool === p.name);
       const want = wantFor(p.name, 0);
       const g = groups.find((x) => x.capacityType === want) ?? groups[0];
@@ -303,6 +327,7 @@ export function decide(state: PolicyState, cfg: PolicyConfig = DEFAULT_POLICY): 
   // 3. Retire: preempted hosts go at once (their tasks were requeued on the notice);
   // drained hosts go when their last task ends; idle ones are drained after the cool-down.
   const waitingFitsGroup = (g: HostGroupSpec) => state.waiting.some((t) => fits(g, t));
+  const poolWaiting = (pool: string) => state.groups.some((g) => g.pool === pool && waitingFitsGroup(g));
   for (const p of state.pools) {
     const occ = occupancy(state, p.name);
     const poolHosts = state.hosts.filter((h) => groupByName.get(h.group)?.pool === p.name);
@@ -314,6 +339,10 @@ export function decide(state: PolicyState, cfg: PolicyConfig = DEFAULT_POLICY): 
     const ordered = [...poolHosts].sort(
       (a, b) => groupByName.get(b.group)!.pricePerHour - groupByName.get(a.group)!.pricePerHour || a.id.localeCompare(b.id),
     );
+    // with nothing waiting, the idle hosts beyond the reserve have no work in sight: the cool-down
+    // (a bet that work comes back within a boot) is placed on the reserve alone
+    const idle = ordered.filter((h) => h.state === "running" && h.runningTasks === 0 && h.idleSinceMs !== undefined);
+    let surplus = poolWaiting(p.name) ? 0 : Math.max(0, idle.length - cfg.idleReserve);
     for (const h of ordered) {
       const g = groupByName.get(h.group)!;
       if (h.state === "preempted") {
@@ -335,8 +364,12 @@ export function decide(state: PolicyState, cfg: PolicyConfig = DEFAULT_POLICY): 
       // below the low threshold the pool has room to spare; above it, an idle host is
       // still surplus if the rest of the pool stays below the high threshold without it
       const without = occupancyWithout(state, p.name, h.id);
-      if (occ >= cfg.lowOccupancy && without > cfg.highOccupancy) continue;
-      if (state.nowMs - h.idleSinceMs < cfg.scaleInCooldownMs || sinceScaleOut < cfg.scaleInCooldownMs) continue;
+      const isSurplus = surplus > 0 && (g.capacityType !== "on-demand" || onDemand > p.onDemandBase);
+      if (isSurplus) surplus--;
+      else {
+        if (occ >= cfg.lowOccupancy && without > cfg.highOccupancy) continue;
+        if (state.nowMs - h.idleSinceMs < cfg.scaleInCooldownMs || sinceScaleOut < cfg.scaleInCooldownMs) continue;
+      }
       if (waitingFitsGroup(g)) continue;
       if (g.capacityType === "on-demand" && poolBusy && onDemand <= p.onDemandBase) continue;
       if (g.capacityType === "on-demand") onDemand--;
@@ -345,8 +378,9 @@ export function decide(state: PolicyState, cfg: PolicyConfig = DEFAULT_POLICY): 
         pool: p.name,
         group: g.name,
         hostId: h.id,
-        reason:
-          occ < cfg.lowOccupancy
+        reason: isSurplus
+          ? `idle, nothing waits in pool ${p.name} (${idle.length} idle, reserve ${cfg.idleReserve}): no cool-down`
+          : occ < cfg.lowOccupancy
             ? `idle ${Math.round((state.nowMs - h.idleSinceMs) / 1000)} s, pool occupancy ${(occ * 100).toFixed(0)}% < ${(cfg.lowOccupancy * 100).toFixed(0)}%`
             : `idle ${Math.round((state.nowMs - h.idleSinceMs) / 1000)} s, surplus: the pool stays at ${(without * 100).toFixed(0)}% without it`,
       });

@@ -14,6 +14,8 @@ export interface InstancePrice {
 
 export const INSTANCE_PRICES: Record<string, InstancePrice> = {
   // AWS us-east-1
+  // spot for c7i.xlarge: half the 2xlarge estimate (spot, like list prices, scales with size within a family)
+  "c7i.xlarge": { cloud: "aws", cpuMillis: 4000, memoryMb: 8192, gpus: 0, onDemandPerHour: 0.1785, spotPerHour: 0.0675 },
   "c7i.2xlarge": { cloud: "aws", cpuMillis: 8000, memoryMb: 16_384, gpus: 0, onDemandPerHour: 0.357, spotPerHour: 0.135 },
   "c7i.4xlarge": { cloud: "aws", cpuMillis: 16_000, memoryMb: 32_768, gpus: 0, onDemandPerHour: 0.714, spotPerHour: 0.27 },
   "c7i.8xlarge": { cloud: "aws", cpuMillis: 32_000, memoryMb: 65_536, gpus: 0, onDemandPerHour: 1.428, spotPerHour: 0.54 },

@@ -34,6 +34,32 @@ describe("the simulator with the real policy", () => {
     expect(r.jobsFinished).toBe(r.jobs);
   });
 
+  it("accounts for the host-time it bills: boot, use, part-idle and idle add up to the cost, less one-minute minimums", () => {
+    const r = simulate(trace.jobs, cfg);
+    const { boot, used, partlyIdle, idle } = r.spentUsd;
+    expect(boot).toBeGreaterThan(0);
+    // sampled per 5 s tick against per-second billing with a one-minute minimum: within a few percent
+    expect(Math.abs(boot + used + partlyIdle + idle - r.costUsd) / r.costUsd).toBeLessThan(0.05);
+  });
+
+  it("is cheaper with the idle reserve at zero than with the cool-down on every idle host, and waits no longer than the target", () => {
+    const every = simulate(trace.jobs, { ...cfg, policy: { ...DEFAULT_POLICY, idleReserve: Infinity } });
+    const reserve0 = simulate(trace.jobs, cfg);
+    expect(reserve0.costUsd).toBeLessThan(every.costUsd);
+    expect(reserve0.spentUsd.idle).toBeLessThan(every.spentUsd.idle / 2);
+    expect(percentile(reserve0.waitsMs, 95)).toBeLessThanOrEqual(90_000);
+    expect(reserve0.jobsFinished).toBe(reserve0.jobs);
+  });
+
+  it("costs less when the pool offers a smaller shape: the policy launches it and fewer hosts run part-empty", () => {
+    const one = simulate(trace.jobs, cfg);
+    const two = simulate(trace.jobs, { ...cfg, ...benchFleet(400, ["c7i.xlarge", "c7i.2xlarge"]) });
+    expect(two.jobsFinished).toBe(two.jobs);
+    expect(two.spentUsd.partlyIdle).toBeLessThan(one.spentUsd.partlyIdle);
+    expect(two.costUsd / two.clairvoyantUsd).toBeLessThan(one.costUsd / one.clairvoyantUsd);
+    expect(percentile(two.waitsMs, 95)).toBeLessThanOrEqual(90_000);
+  });
+
   it("holds the budget cap: spend per hour never passes it, at the price of waiting", () => {
     const capped = simulate(trace.jobs, { ...cfg, policy: { ...DEFAULT_POLICY, budgetPerHour: 1.0 } });
     expect(capped.jobsFinished).toBe(capped.jobs);

@@ -43,6 +43,8 @@ export interface SimConfig {
   seed: number;
   /** the scheduler's batch: the policy sees at most this many waiting tasks */
   batch?: number;
+  /** false: placement is not told when hosts' running tasks are predicted to end (to measure what that is worth) */
+  predictedEnds?: boolean;
 }
 
 export interface SimResult {
@@ -58,9 +60,21 @@ export interface SimResult {
   durationMs: number;
   /** the most hosts alive at once, per pool */
   peakHosts: Record<string, number>;
+  /** the most the hosts alive at once would cost per hour on demand (an always-on fleet sized for the peak) */
+  peakOnDemandPerHour: number;
+  /** seconds spot hosts were alive, all together */
+  spotHostSeconds: number;
   /** host-seconds of work, perfectly packed, priced at the capacity type the rule asks for: no idle, no boot */
   clairvoyantUsd: number;
   decisions: number;
+  /**
+   * Where the host-time went, in list-price USD, sampled once per tick (so it
+   * sums to about costUsd, less the one-minute minimums): booting; in use (the
+   * larger of the CPU and memory share its tasks hold); the unused share of a
+   * host that runs something; and hosts running nothing (cool-down, draining,
+   * reclaimed).
+   */
+  spentUsd: { boot: number; used: number; partlyIdle: number; idle: number };
 }
 
 /** A small, fast, seeded PRNG (mulberry32): the same seed replays the same run. */
@@ -165,6 +179,12 @@ export function simulate(jobsIn: SimJob[], cfg: SimConfig): SimResult {
   const lastScaleOutMs: Record<string, number> = {};
   const peakHosts: Record<string, number> = {};
   const batch = cfg.batch ?? 2000;
+  // as the manager runs it: where the fleet can launch on-demand hosts, a long task waits for one
+  const longWaitsForOnDemand = cfg.groups.some((g) => g.capacityType === "on-demand");
+  const spent = { boot: 0, used: 0, partlyIdle: 0, idle: 0 };
+  const onDemandPrice = new Map<string, number>();
+  for (const g of cfg.groups) if (g.capacityType === "on-demand") onDemandPrice.set(g.instanceType, g.pricePerHour);
+  let peakOnDemandPerHour = 0;
 
   const clairvoyant = (t: SimTask) => {
     const want = t.predictedSeconds < cfg.policy.spotMaxPredictedSeconds ? "spot" : "on-demand";
@@ -246,13 +266,18 @@ export function simulate(jobsIn: SimJob[], cfg: SimConfig): SimResult {
       const free: HostFree[] = [];
       for (const h of hosts.values()) {
         if (h.state !== "running") continue;
+        let busyMs = 0;
+        for (const r of h.running) busyMs = Math.max(busyMs, r.startedAt + r.lt.task.predictedSeconds * 1000 - now);
         free.push({
           id: h.id,
           pools: h.group.taskPools,
           freeCpuMillis: h.group.cpuMillis - h.used.cpu,
+          totalCpuMillis: h.group.cpuMillis,
           freeMemoryMb: h.group.memoryMb - h.used.mem,
           freeGpus: h.group.gpus - h.used.gpus,
           engines: ENGINE,
+          capacityType: h.group.capacityType,
+          ...(cfg.predictedEnds === false ? {} : { busyForSeconds: busyMs / 1000 }),
         });
       }
       if (free.length > 0) {
@@ -266,8 +291,12 @@ export function simulate(jobsIn: SimJob[], cfg: SimConfig): SimResult {
           gpus: lt.task.gpus,
           engineName: "ffmpeg",
           engineVersion: "7.1",
+          predictedSeconds: lt.task.predictedSeconds,
         }));
-        const { placements } = placeTasks(needs, free);
+        const { placements } = placeTasks(needs, free, {
+          longTaskSeconds: cfg.policy.spotMaxPredictedSeconds,
+          longTasksOnDemandOnly: longWaitsForOnDemand,
+        });
         const placed = new Set<string>();
         for (const p of placements) {
           const lt = byId.get(p.taskId)!;
@@ -295,17 +324,22 @@ export function simulate(jobsIn: SimJob[], cfg: SimConfig): SimResult {
       predictedSeconds: lt.task.predictedSeconds,
       waitingSinceMs: lt.readyAt,
     }));
-    const hostStates: HostState[] = [...hosts.values()].map((h) => ({
-      id: h.id,
-      group: h.group.name,
-      state: h.state,
-      usedCpuMillis: h.used.cpu,
-      usedMemoryMb: h.used.mem,
-      usedGpus: h.used.gpus,
-      runningTasks: h.running.size,
-      launchedAtMs: h.launchedAt,
-      idleSinceMs: h.running.size === 0 ? h.idleSince : undefined,
-    }));
+    const hostStates: HostState[] = [...hosts.values()].map((h) => {
+      let next = Infinity;
+      for (const r of h.running) next = Math.min(next, Math.max(0, r.startedAt + r.lt.task.predictedSeconds * 1000 - now));
+      return {
+        id: h.id,
+        group: h.group.name,
+        state: h.state,
+        usedCpuMillis: h.used.cpu,
+        usedMemoryMb: h.used.mem,
+        usedGpus: h.used.gpus,
+        runningTasks: h.running.size,
+        launchedAtMs: h.launchedAt,
+        idleSinceMs: h.running.size === 0 ? h.idleSince : undefined,
+        ...(cfg.predictedEnds === false || !Number.isFinite(next) ? {} : { nextEndInMs: next }),
+      };
+    });
     for (const d of decide({ nowMs: now, pools: cfg.pools, groups: cfg.groups, hosts: hostStates, waiting, lastScaleOutMs }, cfg.policy)) {
       decisions++;
       if (d.action === "launch") {
@@ -339,6 +373,19 @@ export function simulate(jobsIn: SimJob[], cfg: SimConfig): SimResult {
     const perPool: Record<string, number> = {};
     for (const h of hosts.values()) perPool[h.group.pool] = (perPool[h.group.pool] ?? 0) + 1;
     for (const [p, n] of Object.entries(perPool)) peakHosts[p] = Math.max(peakHosts[p] ?? 0, n);
+    let perHour = 0;
+    for (const h of hosts.values()) perHour += onDemandPrice.get(h.group.instanceType) ?? h.group.pricePerHour;
+    peakOnDemandPerHour = Math.max(peakOnDemandPerHour, perHour);
+    for (const h of hosts.values()) {
+      const usd = (h.group.pricePerHour * cfg.tickMs) / 3_600_000;
+      if (h.state === "booting") spent.boot += usd;
+      else if (h.running.size === 0) spent.idle += usd;
+      else {
+        const share = Math.min(1, Math.max(h.used.cpu / h.group.cpuMillis, h.used.mem / h.group.memoryMb));
+        spent.used += usd * share;
+        spent.partlyIdle += usd * (1 - share);
+      }
+    }
   };
 
   for (;;) {
@@ -352,12 +399,16 @@ export function simulate(jobsIn: SimJob[], cfg: SimConfig): SimResult {
     now += cfg.tickMs;
   }
   let spot = 0,
-    onDemand = 0;
+    onDemand = 0,
+    spotHostSeconds = 0;
   for (const h of fleet.all()) {
     const g = groupByName.get(h.group)!;
-    const usd = (Math.max(60, ((h.terminatedAt ?? now) - h.launchedAt) / 1000) * g.pricePerHour) / 3600;
-    if (g.capacityType === "spot") spot += usd;
-    else onDemand += usd;
+    const seconds = ((h.terminatedAt ?? now) - h.launchedAt) / 1000;
+    const usd = (Math.max(60, seconds) * g.pricePerHour) / 3600;
+    if (g.capacityType === "spot") {
+      spot += usd;
+      spotHostSeconds += seconds;
+    } else onDemand += usd;
   }
   return {
     costUsd: spot + onDemand,
@@ -371,8 +422,11 @@ export function simulate(jobsIn: SimJob[], cfg: SimConfig): SimResult {
     deadlineMisses: misses,
     durationMs: now - start,
     peakHosts,
+    peakOnDemandPerHour,
+    spotHostSeconds,
     clairvoyantUsd,
     decisions,
+    spentUsd: spent,
   };
 }
 

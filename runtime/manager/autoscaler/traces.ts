@@ -156,15 +156,28 @@ function sum(jobs: SimJob[]): number {
   return jobs.reduce((s, j) => s + (j.outputMinutes.SD ?? 0), 0);
 }
 
-/** The AWS worker pool the benchmark scales: one host shape (default c7i.4xlarge; the benchmark uses c7i.2xlarge, which fragments less), spot and on-demand. */
-export function benchFleet(maxSize = 400, instanceType = "c7i.4xlarge"): { groups: HostGroupSpec[]; pools: WorkerPoolSpec[] } {
-  const c7i = INSTANCE_PRICES[instanceType]!;
-  const shape = { instanceType, taskPools: [], cpuMillis: c7i.cpuMillis, memoryMb: c7i.memoryMb, gpus: 0, maxSize };
-  return {
-    groups: [
-      { ...shape, name: "cpu-spot", pool: "cpu", capacityType: "spot", pricePerHour: c7i.spotPerHour },
-      { ...shape, name: "cpu-od", pool: "cpu", capacityType: "on-demand", pricePerHour: c7i.onDemandPerHour },
-    ],
-    pools: [{ name: "cpu", onDemandBase: 0, maxSize }],
-  };
+/**
+ * The AWS worker pool the benchmark scales: one or more host shapes, each as a
+ * spot and an on-demand group of one pool (default c7i.4xlarge alone; the
+ * benchmark offers c7i.xlarge and c7i.2xlarge, and the policy picks the shape
+ * per launch).
+ */
+export function benchFleet(
+  maxSize = 400,
+  instanceTypes: string | string[] = "c7i.4xlarge",
+): { groups: HostGroupSpec[]; pools: WorkerPoolSpec[] } {
+  const types = typeof instanceTypes === "string" ? [instanceTypes] : instanceTypes;
+  const groups: HostGroupSpec[] = [];
+  for (const [i, instanceType] of types.entries()) {
+    const p = INSTANCE_PRICES[instanceType];
+    if (!p) throw new Error(`no list price for ${instanceType} in pricing.ts`);
+    // the first shape keeps the plain group names (cpu-spot, cpu-od)
+    const suffix = i === 0 ? "" : `-${instanceType}`;
+    const shape = { instanceType, taskPools: [], cpuMillis: p.cpuMillis, memoryMb: p.memoryMb, gpus: 0, maxSize };
+    groups.push(
+      { ...shape, name: `cpu-spot${suffix}`, pool: "cpu", capacityType: "spot", pricePerHour: p.spotPerHour },
+      { ...shape, name: `cpu-od${suffix}`, pool: "cpu", capacityType: "on-demand", pricePerHour: p.onDemandPerHour },
+    );
+  }
+  return { groups, pools: [{ name: "cpu", onDemandBase: 0, maxSize }] };
 }

@@ -41,6 +41,10 @@ export interface SchedulerOptions {
   heartbeatTimeoutMs: number;
   idlePassMs?: number;
   batchSize?: number;
+  /** tasks predicted to run this long stay off spot hosts while an on-demand host fits (default 90 minutes) */
+  longTaskSeconds?: number;
+  /** a long task never goes to a spot host: set where the autoscaler can launch on-demand hosts for it */
+  longTasksOnDemandOnly?: boolean;
   log?(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -137,9 +141,17 @@ export class Scheduler {
       totalCpuMillis: c.cpuMillis,
       freeMemoryMb: Number(c.memoryMb) - Number(c.usedMemoryMb),
       freeGpus: c.gpus - c.usedGpus,
-      engines: c.engines,
+      // an engine reported with an image digest is an image the host holds, not a binary it can run directly
+      engines: c.engines.filter((e) => !e.imageDigest),
+      pullsImages: c.pullsImages,
+      imageDigests: c.engines.flatMap((e) => (e.imageDigest ? [digestOf(e.imageDigest)] : [])),
+      capacityType: c.capacityType,
+      ...(c.busyForSeconds === null ? {} : { busyForSeconds: c.busyForSeconds }),
     }));
-    const { placements, unplaced } = placeTasks(tasks, hosts);
+    const { placements, unplaced } = placeTasks(tasks, hosts, {
+      longTaskSeconds: this.opts.longTaskSeconds,
+      longTasksOnDemandOnly: this.opts.longTasksOnDemandOnly,
+    });
     const leased = await leaseTasks(this.opts.db, placements);
     if (leased.length > 0) await this.opts.deliver(leased);
     this.opts.onPass?.({
@@ -164,4 +176,10 @@ export class Scheduler {
     }
     for (const jobId of await jobsAwaitingFinalisation(this.opts.db)) await this.opts.finalizeJob(jobId);
   }
+}
+
+/** Coordinators may report a digest alone (sha256:...) or the whole reference (repo@sha256:...); placement compares digests. */
+function digestOf(image: string): string {
+  const at = image.lastIndexOf("@");
+  return at >= 0 ? image.slice(at + 1) : image;
 }
