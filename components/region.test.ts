@@ -4,7 +4,8 @@
 // access per pool kind, and no cluster at all for a remotely managed region.
 import { describe, expect, it } from "vitest";
 import { installRecorder, valueOf } from "../stacks/synth/recorder.js";
-import { Region, type RegionSpec } from "./region.js";
+import { parseSecretToken } from "../runtime/pki/index.js";
+import { Region, bootstrapJoinToken, type RegionSpec } from "./region.js";
 
 const base: RegionSpec = {
   installation: "acme",
@@ -82,6 +83,22 @@ describe("Region", () => {
     ]);
     // the generated join token reaches the manager and the secret store, as secrets
     expect(rec.one("aws:secretsmanager/secretVersion:SecretVersion").secretPaths).toEqual(["secretString"]);
+    // ... in the form the manager's join port parses, the same value in both places
+    const stored = String(rec.one("aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString);
+    expect(parseSecretToken(stored, "ffjt")).toBeDefined();
+    const managerEnv = rec
+      .ofType("kubernetes:core/v1:Secret")
+      .map((x) => x.inputs.stringData as Record<string, string> | undefined)
+      .find((d) => d?.JOIN_TOKEN);
+    expect(managerEnv!.JOIN_TOKEN).toBe(stored);
+  });
+
+  it("derives the bootstrap join token deterministically from the generated secret, whatever its encoding", () => {
+    const a = bootstrapJoinToken("mock-generated-secret");
+    expect(a).toMatch(/^ffjt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    expect(parseSecretToken(a, "ffjt")).toEqual({ lookupId: a.slice(5, 17) });
+    expect(bootstrapJoinToken("mock-generated-secret")).toBe(a);
+    expect(bootstrapJoinToken("another-generated-secret")).not.toBe(a);
   });
 
   it("remote manager: no cluster, no database, no Kubernetes objects; hosts dial the configured endpoint", async () => {

@@ -5,6 +5,7 @@
 // A remote region (manager.mode "remote") gets no cluster: its hosts dial the
 // manager of another region or cloud, whose CA bundle and join token come from
 // configuration.
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as resources from "@pulumi/azure-native/resources/index.js";
@@ -16,6 +17,20 @@ import { ManagerCluster, ManagerDeployment, MANAGER_PORTS, createManagerIdentity
 import { CertificateAuthority, GeneratedSecret } from "./pki/index.js";
 import { WorkerPool, type PoolSpec, type PoolDistribution } from "./workers/index.js";
 import { createJoinTokenSecret } from "./workers/jointoken.js";
+
+/**
+ * The pool bootstrap token, in the form the manager's join port accepts
+ * (`ffjt_<12 hex>_<43 base64url>`, runtime/pki/tokens.ts), derived from a
+ * GeneratedSecret's random value: deterministic, so it changes only when the
+ * secret is regenerated (bump its `generation` to rotate), and 256 bits of
+ * secret whatever the value's own encoding. `framefleet manager` registers it
+ * as a reusable token from FRAMEFLEET_BOOTSTRAP_JOIN_TOKEN.
+ */
+export function bootstrapJoinToken(random: string): string {
+  const lookupId = createHash("sha256").update(`ffjt-lookup:${random}`).digest("hex").slice(0, 12);
+  const secret = createHash("sha256").update(`ffjt-secret:${random}`).digest("base64url");
+  return `ffjt_${lookupId}_${secret}`;
+}
 
 export type ManagerSpec =
   | {
@@ -179,7 +194,7 @@ export class Region extends pulumi.ComponentResource {
       const host = m.dnsName ? pulumi.output(m.dnsName) : cluster.staticIps.apply((ips) => ips[0] ?? "");
       managerEndpoint = pulumi.interpolate`${host}:${MANAGER_PORTS.grpc}`;
       joinEndpoint = pulumi.interpolate`${host}:${MANAGER_PORTS.join}`;
-      if (!joinToken) joinToken = new GeneratedSecret(`${name}-join-token`, { bytes: 32 }, o).secret;
+      if (!joinToken) joinToken = new GeneratedSecret(`${name}-join-token`, { bytes: 32 }, o).secret.apply(bootstrapJoinToken);
       const token = joinToken;
       deployManager = (pools, groupIds) => {
         const namespace = "framefleet";

@@ -77,7 +77,7 @@ describe("framefleet start, apikey, submit --watch, jobs, cancel", () => {
       let out = "";
       region.stdout!.on("data", (d) => (out += d));
       region.stderr!.on("data", () => {});
-      for (let i = 0; i < 300 && !out.includes("is up"); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 900 && !out.includes("is up"); i++) await new Promise((r) => setTimeout(r, 100));
       expect(out).toMatch(/framefleet region "local" is up/);
       const key = await cli(["apikey", "create", "--data-dir", dataDir, "--tenant", "acme", "--role", "submitter", "--save"]);
       expect(key.code).toBe(0);
@@ -124,6 +124,21 @@ describe("framefleet start, apikey, submit --watch, jobs, cancel", () => {
       const refused = await cli(["submit", comp, "--data-dir", dataDir]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/\/composition\/input\/uri/);
+
+      // the engine registry: the region registered this host's ffmpeg; an image needs an operator key and a digest
+      const engines = await cli(["engine", "list", "--data-dir", dataDir]);
+      expect(engines.code, engines.stderr).toBe(0);
+      expect(engines.stdout).toMatch(/^ffmpeg\s+5\.1\.\d+\s+(cpu|any)\s+\(host binaries\)$/m);
+      const op = await cli(["apikey", "create", "--data-dir", dataDir, "--tenant", "acme", "--role", "operator"]);
+      const opKey = op.stdout.trim();
+      const asOperator = ["--data-dir", dataDir, "--key", opKey];
+      const tagged = await cli(["engine", "register", "ffmpeg", "5.1.9", "--image", "ffmpeg:latest", ...asOperator]);
+      expect(tagged.code).toBe(1);
+      expect(tagged.stderr).toMatch(/\/image: engine images are pinned by digest/);
+      const image = `registry.local/engine-ffmpeg@sha256:${"c".repeat(64)}`;
+      const registered = await cli(["engine", "register", "ffmpeg", "5.1.99", "--image", image, ...asOperator]);
+      expect(registered.stdout).toBe(`registered ffmpeg 5.1.99 ${image}\n`);
+      expect((await cli(["engine", "list", "--data-dir", dataDir])).stdout).toContain(image);
     } finally {
       region.kill("SIGTERM");
       await new Promise((r) => region.once("exit", r));

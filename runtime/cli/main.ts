@@ -63,13 +63,65 @@ program
   store      ${region.storeRoot}
 Create an API key:  framefleet apikey create --tenant demo --role admin
 `);
+    let stopping = false;
+    // a terminal's Ctrl-C reaches both bin/framefleet.js (which passes it on) and this process: stop once
     const stop = async () => {
+      if (stopping) return;
+      stopping = true;
       log("stopping");
       await region.stop();
       process.exit(0);
     };
     process.on("SIGINT", () => void stop());
     process.on("SIGTERM", () => void stop());
+  });
+
+program
+  .command("manager")
+  .description("run one manager replica against DATABASE_URL, with the region's CA from FRAMEFLEET_TLS_DIR (the manager container)")
+  .requiredOption("--config <file>", "the region's manager.json", process.env.FRAMEFLEET_CONFIG)
+  .addOption(new Option("--host <addr>", "address to listen on").env("FRAMEFLEET_HOST").default("0.0.0.0"))
+  .addOption(new Option("--http-port <port>", "REST API port").env("FRAMEFLEET_HTTP_PORT").argParser(port("--http-port")).default(8080))
+  .addOption(
+    new Option("--grpc-port <port>", "mutual-TLS gRPC port").env("FRAMEFLEET_GRPC_PORT").argParser(port("--grpc-port")).default(50051),
+  )
+  .addOption(new Option("--join-port <port>", "TLS join port").env("FRAMEFLEET_JOIN_PORT").argParser(port("--join-port")).default(50052))
+  .addOption(
+    new Option("--metrics-port <port>", "Prometheus /metrics port")
+      .env("FRAMEFLEET_METRICS_PORT")
+      .argParser(port("--metrics-port"))
+      .default(9090),
+  )
+  .action(async (o) => {
+    const { runManagerCommand } = await import("./manager-command.js");
+    const running = await runManagerCommand({
+      config: o.config,
+      host: o.host,
+      httpPort: o.httpPort,
+      grpcPort: o.grpcPort,
+      joinPort: o.joinPort,
+      metricsPort: o.metricsPort,
+      env: process.env,
+      log,
+    });
+    const { urls } = running.manager;
+    log("manager is up", { http: urls.http, grpc: urls.grpc, join: urls.join, metrics: running.metricsUrl });
+    let stopping: Promise<void> | undefined;
+    // Kubernetes sends SIGTERM, then SIGKILL after the grace period: stop serving, let streams close, exit 0
+    const stop = (signal: string) => {
+      stopping ??= (async () => {
+        log("stopping", { signal });
+        try {
+          await running.stop();
+          process.exit(0);
+        } catch (err) {
+          log("stop failed", { error: String(err) });
+          process.exit(1);
+        }
+      })();
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
   });
 
 program
@@ -160,6 +212,43 @@ withClient(program.command("watch <id>").description("watch a job until it ends"
   if (!TERMINAL.has(done.state) || done.state !== "succeeded") process.exitCode = 1;
 });
 
+const engine = program.command("engine").description("the region's engine registry: what compositions may pin");
+withClient(engine.command("list").description("list registered engines"))
+  .option("--name <name>", "only engines with this name")
+  .action(async (o) => {
+    const q = o.name ? `?name=${encodeURIComponent(o.name)}` : "";
+    const r = await client(o).request<{ engines: { name: string; version: string; image: string | null; hardware: string }[] }>(
+      "GET",
+      `/v1/engines${q}`,
+    );
+    for (const e of r.engines)
+      process.stdout.write(`${e.name.padEnd(10)} ${e.version.padEnd(10)} ${e.hardware.padEnd(4)} ${e.image ?? "(host binaries)"}\n`);
+  });
+withClient(engine.command("register <name> <version>").description("register an engine (operator role)"))
+  .option("--image <ref>", "the engine image, pinned by digest: repo@sha256:<64 hex>")
+  .option("--host-binaries", "register the hosts' own binaries (process runner) instead of an image")
+  .option("--hardware <cpu|gpu|any>", "hardware the engine serves", "cpu")
+  .option("--encoders <list>", "comma-separated encoders it provides", "")
+  .option("--hwaccels <list>", "comma-separated hwaccels it provides", "")
+  .action(async (name: string, version: string, o) => {
+    // an engine without an image must be asked for, so a forgotten --image is not registered as host binaries
+    if (!o.image === !o.hostBinaries) throw new Error("pass exactly one of --image <repo@sha256:...> or --host-binaries");
+    const list = (v: string) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
+    const e = await client(o).request<{ name: string; version: string; image: string | null }>("POST", "/v1/engines", {
+      name,
+      version,
+      image: o.hostBinaries ? null : o.image,
+      hardware: o.hardware,
+      encoders: list(o.encoders),
+      hwaccels: list(o.hwaccels),
+    });
+    process.stdout.write(`registered ${e.name} ${e.version} ${e.image ?? "(host binaries)"}\n`);
+  });
+
 program
   .command("demo")
   .description("start an embedded region, encode a test source to an HLS + DASH ladder, print where the output is")
@@ -173,6 +262,11 @@ program
   .option("--composition <file>", "composition to run (default: examples/compositions/hls-dash-ladder.json)")
   .option("--json", "print one final JSON object")
   .option("--verbose", "log the region's activity")
+  .addOption(
+    new Option("--runner <runner>", "run the engine with the host's ffmpeg, or inside the engine image (npm run images:build)")
+      .choices(["process", "container"])
+      .default("process"),
+  )
   .action(async (o) => {
     if (!Number.isFinite(o.seconds) || o.seconds < 1 || o.seconds > 3600) throw new Error("--seconds must be between 1 and 3600");
     const r = await runDemo({
@@ -181,6 +275,7 @@ program
       seconds: o.seconds,
       composition: o.composition,
       json: !!o.json,
+      runner: o.runner === "container" ? "container" : "process",
       log: o.verbose ? log : undefined,
     });
     const out = o.json ? JSON.stringify(r, null, 2) + "\n" : r.outputs.masterPlaylist ? r.outputs.masterPlaylist + "\n" : "";
@@ -209,7 +304,14 @@ program
 program
   .command("coordinator")
   .description("run a coordinator on this host (configured from FRAMEFLEET_* environment variables)")
-  .action(async () => {
+  .addOption(
+    new Option(
+      "--runner <runner>",
+      "how workers run the engine: the host's ffmpeg, or each task's engine image (FRAMEFLEET_RUNNER)",
+    ).choices(["process", "container"]),
+  )
+  .action(async (o: { runner?: string }) => {
+    if (o.runner) process.env.FRAMEFLEET_RUNNER = o.runner;
     await import("../coordinator/main.js");
   });
 
