@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { WorkerLauncher, type WorkerExit } from "./launcher.js";
+import { spawn } from "node:child_process";
+import { WorkerLauncher, descendants, type WorkerExit } from "./launcher.js";
 import type { WorkerLaunch } from "../worker/launch.js";
 
 const launch = (epoch: string): WorkerLaunch => ({
@@ -88,5 +89,41 @@ describe("worker launcher", () => {
     expect(spareAfter).toBeTypeOf("number");
     expect(spareAfter).not.toBe(spareBefore);
     l.stopAll("test over");
+  });
+});
+
+describe("descendants", () => {
+  it("finds children and grandchildren, as a scan of all of /proc does", async () => {
+    // sh -> (sleep, sh -> sleep): two levels below the spawned process
+    const child = spawn("sh", ["-c", "sleep 30 & sh -c 'sleep 30 & wait' & wait"], { stdio: "ignore" });
+    try {
+      let found: number[] = [];
+      for (let i = 0; i < 50 && found.length < 3; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        found = descendants(child.pid!);
+      }
+      expect(found).toHaveLength(3);
+      // the same set the ppid scan gives
+      const byPpid = (pid: number): number[] =>
+        fs
+          .readdirSync("/proc")
+          .filter((e) => /^\d+$/.test(e))
+          .filter((e) => {
+            try {
+              const st = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+              return Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]) === pid;
+            } catch {
+              return false;
+            }
+          })
+          .map(Number);
+      const scan: number[] = [];
+      const walk = (p: number) => byPpid(p).forEach((c) => (scan.push(c), walk(c)));
+      walk(child.pid!);
+      expect([...found].sort()).toEqual([...scan].sort());
+    } finally {
+      for (const p of descendants(child.pid!)) process.kill(p, "SIGKILL");
+      child.kill("SIGKILL");
+    }
   });
 });
