@@ -87,6 +87,53 @@ export function createAwsBuckets(parent: pulumi.Resource, name: string, a: Media
     new aws.s3.BucketLogging(n, { bucket: b.id, targetBucket: logs.id, targetPrefix: `${role}/` }, opts);
     buckets[role] = b.bucket;
     if (role === "output") outputBucket = b;
+    if (role === "input" && a.inputNotificationUrl) awsInputNotifications(n, b, a.inputNotificationUrl, tags, opts);
   }
   return { buckets, keyId: key.arn, cdnOrigin: outputBucket.bucketRegionalDomainName };
+}
+
+/** The topic policy that lets this bucket's S3 event notifications, and nothing else, publish. */
+export function s3PublishPolicy(topicArn: string, bucketArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "S3EventNotifications",
+        Effect: "Allow",
+        Principal: { Service: "s3.amazonaws.com" },
+        Action: "sns:Publish",
+        Resource: topicArn,
+        Condition: { ArnLike: { "aws:SourceArn": bucketArn } },
+      },
+    ],
+  });
+}
+
+// S3 → SNS → the manager's HTTPS endpoint (which confirms the subscription and verifies
+// every message's SNS signature). The topic has no KMS key: S3 can publish to an
+// encrypted topic only if the key's policy names s3.amazonaws.com, which the media key's
+// default policy does not, and the messages carry object names, never media.
+function awsInputNotifications(
+  n: string,
+  bucket: aws.s3.Bucket,
+  url: pulumi.Input<string>,
+  tags: Record<string, string>,
+  opts: pulumi.CustomResourceOptions,
+): void {
+  const topic = new aws.sns.Topic(`${n}-events`, { tags }, opts);
+  const policy = new aws.sns.TopicPolicy(
+    `${n}-events`,
+    { arn: topic.arn, policy: pulumi.all([topic.arn, bucket.arn]).apply(([t, b]) => s3PublishPolicy(t, b)) },
+    opts,
+  );
+  new aws.s3.BucketNotification(
+    `${n}-events`,
+    { bucket: bucket.id, topics: [{ topicArn: topic.arn, events: ["s3:ObjectCreated:*"] }] },
+    { ...opts, dependsOn: [policy] },
+  );
+  new aws.sns.TopicSubscription(
+    `${n}-events`,
+    { topic: topic.arn, protocol: "https", endpoint: pulumi.secret(url), endpointAutoConfirms: true, rawMessageDelivery: false },
+    opts,
+  );
 }

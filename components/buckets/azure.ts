@@ -12,6 +12,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js"
 import * as authorization from "@pulumi/azure-native/authorization/index.js";
 import * as monitor from "@pulumi/azure-native/monitor/index.js";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights/index.js";
+import * as eventgrid from "@pulumi/azure-native/eventgrid/index.js";
 import { BUCKET_POLICIES, BUCKET_ROLES, type BucketRole, type MediaBucketRefs, type MediaBucketsArgs } from "./index.js";
 
 const ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6";
@@ -147,6 +148,30 @@ export function createAzureBuckets(parent: pulumi.Resource, name: string, a: Med
     );
     buckets[role] = container.id;
     if (role === "output") outputAccount = account;
+    if (role === "input" && a.inputNotificationUrl) {
+      // Event Grid system topic on the account → webhook to the manager (which answers the
+      // subscription validation handshake) for blobs created in the input container only
+      const topic = new eventgrid.SystemTopic(
+        `${name}-input-events`,
+        { resourceGroupName, location, source: account.id, topicType: "Microsoft.Storage.StorageAccounts", tags },
+        opts,
+      );
+      new eventgrid.SystemTopicEventSubscription(
+        `${name}-input-events`,
+        {
+          resourceGroupName,
+          systemTopicName: topic.name,
+          destination: { endpointType: "WebHook", endpointUrl: pulumi.secret(a.inputNotificationUrl) },
+          eventDeliverySchema: "EventGridSchema",
+          filter: {
+            includedEventTypes: ["Microsoft.Storage.BlobCreated"],
+            subjectBeginsWith: `/blobServices/default/containers/${role}/blobs/`,
+          },
+          retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 },
+        },
+        opts,
+      );
+    }
   }
   return { buckets, keyId: key.keyUriWithVersion, cdnOrigin: outputAccount.primaryEndpoints.apply((e) => e?.blob ?? "") };
 }

@@ -116,3 +116,61 @@ describe("MediaBuckets on Azure", () => {
     expect(rec.ofType("azure-native:monitor:DiagnosticSetting")).toHaveLength(3);
   });
 });
+
+describe("input-bucket notifications for watch folders", () => {
+  const url = "https://manager.example.net/v1/notifications/watch/0123456789abcdef0123456789abcdef?token=s3cr3t";
+
+  it("AWS: S3 event notifications to an SNS topic only this bucket may publish to, an HTTPS subscription holding the URL as a secret", async () => {
+    const rec = await installRecorder();
+    new MediaBuckets("m", { cloud: "aws", region: "eu-west-1", namePrefix: "acme-euw1", inputNotificationUrl: url });
+    await rec.settle();
+    const n = rec.one("aws:s3/bucketNotification:BucketNotification", "m-input-events").inputs as any;
+    expect(n.topics).toEqual([{ topicArn: expect.any(String), events: ["s3:ObjectCreated:*"] }]);
+    const policy = JSON.parse(rec.one("aws:sns/topicPolicy:TopicPolicy", "m-input-events").inputs.policy as string);
+    expect(policy.Statement[0]).toMatchObject({
+      Principal: { Service: "s3.amazonaws.com" },
+      Action: "sns:Publish",
+      Condition: { ArnLike: { "aws:SourceArn": expect.any(String) } },
+    });
+    const sub = rec.one("aws:sns/topicSubscription:TopicSubscription", "m-input-events");
+    expect(sub.inputs).toMatchObject({ protocol: "https", endpoint: url, endpointAutoConfirms: true });
+    expect(sub.secretPaths).toContain("endpoint");
+    // only the input bucket is watched
+    expect(rec.ofType("aws:s3/bucketNotification:BucketNotification")).toHaveLength(1);
+  });
+
+  it("GCP: OBJECT_FINALIZE notifications to a Pub/Sub topic the storage agent may publish to, pushed to the URL", async () => {
+    const rec = await installRecorder();
+    new MediaBuckets("m", { cloud: "gcp", region: "europe-west4", namePrefix: "acme-euw4", gcpProject: "p", inputNotificationUrl: url });
+    await rec.settle();
+    expect(rec.one("gcp:storage/notification:Notification", "m-input-events").inputs).toMatchObject({
+      payloadFormat: "JSON_API_V1",
+      eventTypes: ["OBJECT_FINALIZE"],
+      bucket: "acme-euw4-input",
+    });
+    expect(rec.one("gcp:pubsub/topicIAMMember:TopicIAMMember", "m-input-events-gcs").inputs.role).toBe("roles/pubsub.publisher");
+    const sub = rec.one("gcp:pubsub/subscription:Subscription", "m-input-events");
+    expect((sub.inputs as any).pushConfig.pushEndpoint).toBe(url);
+    expect(sub.secretPaths, JSON.stringify(sub.secretPaths)).toContain("pushConfig"); // Pulumi marks the enclosing object secret
+  });
+
+  it("Azure: an Event Grid system topic on the input account, a webhook subscription for BlobCreated in the input container", async () => {
+    const rec = await installRecorder();
+    new MediaBuckets("m", {
+      cloud: "azure",
+      region: "westeurope",
+      namePrefix: "acmeweu",
+      azure: { resourceGroupName: "rg", tenantId: "t" },
+      inputNotificationUrl: url,
+    });
+    await rec.settle();
+    expect(rec.one("azure-native:eventgrid:SystemTopic", "m-input-events").inputs.topicType).toBe("Microsoft.Storage.StorageAccounts");
+    const sub = rec.one("azure-native:eventgrid:SystemTopicEventSubscription", "m-input-events");
+    expect(sub.inputs).toMatchObject({
+      destination: { endpointType: "WebHook", endpointUrl: url },
+      eventDeliverySchema: "EventGridSchema",
+      filter: { includedEventTypes: ["Microsoft.Storage.BlobCreated"], subjectBeginsWith: "/blobServices/default/containers/input/blobs/" },
+    });
+    expect(sub.secretPaths, JSON.stringify(sub.secretPaths)).toContain("destination"); // Pulumi marks the enclosing object secret
+  });
+});

@@ -68,6 +68,32 @@ export function createGcpBuckets(parent: pulumi.Resource, name: string, a: Media
     );
     buckets[role] = b.name;
     if (role === "output") output = b;
+    if (role === "input" && a.inputNotificationUrl) {
+      // bucket → Pub/Sub topic (the Cloud Storage service agent publishes) → push to the manager
+      const topic = new gcp.pubsub.Topic(`${name}-input-events`, { project, name: physicalName(a.namePrefix, "input-events") }, opts);
+      const publish = new gcp.pubsub.TopicIAMMember(
+        `${name}-input-events-gcs`,
+        { project, topic: topic.name, role: "roles/pubsub.publisher", member: pulumi.interpolate`serviceAccount:${agent.emailAddress}` },
+        opts,
+      );
+      new gcp.storage.Notification(
+        `${name}-input-events`,
+        { bucket: b.name, payloadFormat: "JSON_API_V1", topic: topic.id, eventTypes: ["OBJECT_FINALIZE"] },
+        { parent, dependsOn: [publish] },
+      );
+      new gcp.pubsub.Subscription(
+        `${name}-input-events`,
+        {
+          project,
+          topic: topic.name,
+          pushConfig: { pushEndpoint: pulumi.secret(a.inputNotificationUrl) },
+          ackDeadlineSeconds: 60,
+          messageRetentionDuration: "604800s",
+          retryPolicy: { minimumBackoff: "10s", maximumBackoff: "600s" },
+        },
+        opts,
+      );
+    }
   }
   return { buckets, keyId: key.id, cdnOrigin: output.name };
 }

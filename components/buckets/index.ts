@@ -51,6 +51,15 @@ export interface MediaBucketsArgs {
   gcpProject?: pulumi.Input<string>;
   azure?: { resourceGroupName: pulumi.Input<string>; tenantId?: pulumi.Input<string>; allowedSubnetIds?: pulumi.Input<string>[] };
   tags?: Record<string, string>;
+  /**
+   * Watch folders on the input bucket by bucket notification: the manager's notification
+   * URL for the folder (`https://<manager>/v1/notifications/watch/<id>?token=…`, from
+   * POST /v1/watch-folders/{name}/notification-token; a secret). AWS: S3 event
+   * notification → SNS topic → HTTPS subscription; GCP: bucket notification → Pub/Sub
+   * topic → push subscription; Azure: Event Grid system topic on the account → webhook
+   * subscription for BlobCreated in the input container. The manager polls as well.
+   */
+  inputNotificationUrl?: pulumi.Input<string>;
 }
 
 export interface MediaBucketRefs {

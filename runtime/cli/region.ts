@@ -4,10 +4,11 @@
 // that exists only while there is work.
 import fs from "node:fs";
 import path from "node:path";
-import { startManager, type Manager } from "../manager/manager.js";
+import { startManager, type Manager, type ManagerConfig } from "../manager/manager.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../manager/store/embedded.js";
 import { loadOrCreateRegionPki } from "../pki/index.js";
-import { resolveBinaries } from "../engine/discover.js";
+import { discoverEngines, resolveBinaries } from "../engine/discover.js";
+import { registerEngine } from "../manager/store/index.js";
 import { CompositionSchema, validateComposition, type Composition } from "../engine/composition.js";
 import { planJob } from "../engine/plan.js";
 import { commitOutputs } from "../engine/commit.js";
@@ -30,10 +31,19 @@ export interface RegionOptions {
   coordinatorCpuMillis?: number;
   coordinatorMemoryMb?: number;
   coordinatorEnv?: Record<string, string>;
+  /** how the local coordinators' workers run the engine: the host's ffmpeg (default) or each task's engine image */
+  runner?: "process" | "container";
   /** false: no local fleet; coordinators are started by someone else */
   fleet?: boolean;
+  /**
+   * a fleet the autoscaler scales instead (with fleet: false): its groups and pools, and
+   * `fleet`, the region's provider settings ({ provider: "aws" | "gcp" | "azure" | "simulated", … })
+   */
+  autoscaler?: import("../manager/manager.js").ManagerConfig["autoscaler"];
   /** webhook delivery settings (tests allow loopback receivers with allowPrivateAddresses) */
   webhooks?: import("../manager/webhooks/worker.js").WebhookSettings;
+  /** which SNS certificate/subscribe URLs the manager may fetch (tests: a local stand-in for SNS) */
+  snsUrlAllowed?(url: string): boolean;
   log?(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -60,6 +70,16 @@ export interface RegionInfo {
   trustFile: string;
 }
 
+/** The engine's validate/plan/commit, as every manager (embedded or `framefleet manager`) is given them. */
+export const engineHooks: ManagerConfig["engine"] = {
+  validateComposition: validateComposition as unknown as (
+    input: unknown,
+  ) => { ok: true; value: CompositionLike } | { ok: false; errors: { field: string; reason: string }[] },
+  planJob: (c, o) => planJob(c as unknown as Composition, o),
+  commit: (args) => commitOutputs({ ...args, composition: args.composition as unknown as Composition }),
+  compositionSchema: CompositionSchema,
+};
+
 export const regionInfoPath = (dataDir: string) => path.join(dataDir, "region.json");
 
 export async function startRegion(opts: RegionOptions): Promise<Region> {
@@ -70,7 +90,12 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
   // are kept 0700/0600 by their owners: pki/, coordinators/, region.json)
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   // fail early and clearly if the engine is missing, before starting anything
-  await resolveBinaries();
+  // (the container runner takes its ffmpeg from the engine image instead)
+  if (opts.runner !== "container") await resolveBinaries();
+  // the process runner's engine is this host's ffmpeg: probe it (seconds: GPU encoders are tried) while the
+  // database and manager start, to register it below; a container-runner fleet runs registered images instead
+  const hostEngines = opts.runner === "container" ? Promise.resolve([]) : discoverEngines();
+  hostEngines.catch(() => {});
 
   let database: EmbeddedDatabase | undefined;
   let databaseUrl = opts.databaseUrl;
@@ -103,14 +128,7 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
     stores,
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
-    engine: {
-      validateComposition: validateComposition as unknown as (
-        input: unknown,
-      ) => { ok: true; value: CompositionLike } | { ok: false; errors: { field: string; reason: string }[] },
-      planJob: (c, o) => planJob(c as unknown as Composition, o),
-      commit: (args) => commitOutputs({ ...args, composition: args.composition as unknown as Composition }),
-      compositionSchema: CompositionSchema,
-    },
+    engine: engineHooks,
     fleet:
       opts.fleet === false
         ? undefined
@@ -120,9 +138,11 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
             idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
             cpuMillis: opts.coordinatorCpuMillis,
             memoryMb: opts.coordinatorMemoryMb,
-            env: opts.coordinatorEnv,
+            env: opts.runner ? { ...opts.coordinatorEnv, FRAMEFLEET_RUNNER: opts.runner } : opts.coordinatorEnv,
           },
+    autoscaler: opts.autoscaler,
     webhooks: opts.webhooks,
+    snsUrlAllowed: opts.snsUrlAllowed,
     log: opts.log,
   });
 
@@ -134,6 +154,25 @@ export async function startRegion(opts: RegionOptions): Promise<Region> {
   } catch (err) {
     await database?.stop();
     throw err;
+  }
+  // registered without an image (host binaries), so compositions pinning the local ffmpeg resolve;
+  // idempotent, so a restart on the same database only refreshes it
+  try {
+    for (const e of await hostEngines) {
+      await registerEngine(manager.db, {
+        name: e.name,
+        version: e.version,
+        image: null,
+        encoders: e.encoders,
+        hwaccels: e.hwaccels,
+        hardware: e.gpuEncoders.length > 0 ? "any" : "cpu",
+        registeredBy: `region ${region} (host binaries ${e.ffmpegPath})`,
+      });
+    }
+  } catch (err) {
+    await manager.stop();
+    await database?.stop();
+    throw new Error(`cannot register this host's ffmpeg in the engine registry: ${(err as Error).message}`);
   }
   const info: RegionInfo = {
     pid: process.pid,

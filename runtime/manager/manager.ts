@@ -21,7 +21,9 @@ import {
   type LeasedTask,
 } from "./store/index.js";
 import * as metrics from "./metrics.js";
-import { storeResolver, type StoreDefinitions } from "../storage/definitions.js";
+import { storeFromDefinition, storeResolver, type StoreDefinitions } from "../storage/definitions.js";
+import { applyBucketRole } from "../storage/roles.js";
+import type { S3Store } from "../storage/s3.js";
 import { TenantStores } from "./tenant-stores.js";
 import { cleanupOrphanedStaging, pollWatchFolders } from "./storage-sweep.js";
 import { EventBus } from "./events/bus.js";
@@ -29,6 +31,10 @@ import { WebhookWorker, type WebhookSettings } from "./webhooks/worker.js";
 import { registerEventRoutes } from "./api/events.js";
 import { registerWebhookRoutes } from "./api/webhooks.js";
 import { registerConsoleRoutes } from "./api/console.js";
+import { RetentionPruner, type RetentionSettings } from "./events/retention.js";
+import { FleetCostMeter } from "./autoscaler/metrics.js";
+import { fleetProviderFromConfig } from "./fleet/select.js";
+import type { FleetProvider } from "./fleet/provider.js";
 
 export interface ManagerConfig {
   databaseUrl: string;
@@ -46,6 +52,8 @@ export interface ManagerConfig {
   storeGrantSeconds?: number;
   /** watch-folder polling and orphaned-staging cleanup period (default 15 s; 0 disables) */
   storageSweepMs?: number;
+  /** SNS notifications: which certificate and subscribe URLs may be fetched (default: https://sns.<region>.amazonaws.com only) */
+  snsUrlAllowed?(url: string): boolean;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   coordinatorCertSeconds?: number;
@@ -59,9 +67,13 @@ export interface ManagerConfig {
   fleet?: Omit<LocalFleetOptions, "db" | "region" | "managerAddress" | "joinAddress" | "trustPem" | "log">;
   replicaId?: string;
   /** a cloud fleet (aws | gcp | azure | simulated provider) scaled by the autoscaler on the scheduling leader */
-  autoscaler?: Omit<AutoscalerOptions, "db" | "drain" | "log">;
-  /** the event bus's safety poll, for a lost notification (default 1 s) */
-  events?: { pollMs?: number };
+  autoscaler?: Omit<AutoscalerOptions, "db" | "drain" | "log" | "provider"> & {
+    provider?: FleetProvider;
+    /** the region's `fleet` settings (manager.json), from which the provider is built when none is given */
+    fleet?: unknown;
+  };
+  /** the event bus's safety poll, for a lost notification (default 1 s); retention of events and the webhook delivery log */
+  events?: { pollMs?: number; retention?: RetentionSettings };
   /** webhook delivery; `allowPrivateAddresses` is the operator's allowance for receivers on private networks */
   webhooks?: WebhookSettings;
   /** the built console served at / (default console/dist) */
@@ -81,6 +93,8 @@ export interface Manager {
   fleet?: LocalFleet;
   bus: EventBus;
   webhooks: WebhookWorker;
+  /** outbox and delivery-log retention (runs on the scheduling leader) */
+  pruner: RetentionPruner;
   urls: { http: string; grpc: string; join: string };
   stop(): Promise<void>;
 }
@@ -97,6 +111,7 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
   });
   let fleet: LocalFleet | undefined;
   let autoscaler: Autoscaler | undefined;
+  let autoscalerProvider: FleetProvider | undefined;
 
   const finalizer = new Finalizer({
     db,
@@ -151,6 +166,9 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
       autoscaler?.onPass(stats);
     },
     heartbeatTimeoutMs: cfg.heartbeatTimeoutMs ?? 15_000,
+    longTaskSeconds: cfg.autoscaler?.policy?.spotMaxPredictedSeconds,
+    // the autoscaler launches on-demand hosts for long tasks: they wait the boot for one rather than risk hours on spot
+    longTasksOnDemandOnly: cfg.autoscaler?.groups.some((g) => g.capacityType === "on-demand") ?? false,
     log,
   });
 
@@ -189,6 +207,14 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
     storesFor: (tenant) => tenantStores.names(tenant),
     storeRegistry: {
       builtinStores: () => Object.fromEntries(Object.entries(cfg.stores).map(([n, d]) => [n, { kind: d.kind }])),
+      applyRole: async (name, def, role) => {
+        const store = storeFromDefinition(name, def) as S3Store;
+        try {
+          return await applyBucketRole(store, role);
+        } finally {
+          store.destroy();
+        }
+      },
       validateTemplate: (template, input, output) => {
         const r = cfg.engine.validateComposition({
           ...(template as object),
@@ -197,6 +223,16 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
         });
         return r.ok ? [] : r.errors;
       },
+    },
+    watchNotify: {
+      definitionsFor: (tenant) => tenantStores.definitions(tenant),
+      resolverFor: (tenant) => tenantStores.resolver(tenant),
+      storesFor: (t) => tenantStores.names(t),
+      validateComposition: cfg.engine.validateComposition,
+      planJob: cfg.engine.planJob,
+      onJobSubmitted: () => scheduler.wake(),
+      sns: { urlAllowed: cfg.snsUrlAllowed },
+      log,
     },
     onJobSubmitted: () => scheduler.wake(),
     isReady: async () => true,
@@ -219,7 +255,9 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
   const httpPort = (api.server.address() as { port: number }).port;
 
   if (cfg.autoscaler) {
-    autoscaler = new Autoscaler({ ...cfg.autoscaler, db, drain: (id, reason) => rpc.drain(id, reason), log });
+    const provider = cfg.autoscaler.provider ?? fleetProviderFromConfig(cfg.autoscaler.fleet, { groups: cfg.autoscaler.groups });
+    autoscalerProvider = provider;
+    autoscaler = new Autoscaler({ ...cfg.autoscaler, provider, db, drain: (id, reason) => rpc.drain(id, reason), log });
   }
   if (cfg.fleet) {
     fleet = new LocalFleet({
@@ -268,6 +306,15 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
   sweepTimer?.unref();
   scheduler.start();
   webhooks.start();
+  const pruner = new RetentionPruner({ ...cfg.events?.retention, db, isLeader: () => scheduler.isLeader, log });
+  pruner.start();
+  const costMeter = new FleetCostMeter({
+    db,
+    isLeader: () => scheduler.isLeader,
+    prices: new Map((cfg.autoscaler?.groups ?? []).map((g) => [`${g.instanceType}/${g.capacityType}`, g.pricePerHour])),
+    log,
+  });
+  costMeter.start();
 
   return {
     db,
@@ -277,6 +324,7 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
     fleet,
     bus,
     webhooks,
+    pruner,
     stores: tenantStores,
     storageSweep,
     urls: { http: `http://${advertisedHost}:${httpPort}`, grpc: grpcAddr, join: joinAddr },
@@ -284,10 +332,12 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
       clearInterval(depthTimer);
       if (sweepTimer) clearInterval(sweepTimer);
       while (sweeping) await new Promise((r) => setTimeout(r, 50));
+      costMeter.stop();
+      await pruner.stop();
       await webhooks.stop();
       await scheduler.stop();
       await fleet?.stop();
-      await cfg.autoscaler?.provider.close?.();
+      await autoscalerProvider?.close?.();
       await api.close();
       await rpc.stop();
       await bus.stop();

@@ -252,5 +252,15 @@ export async function startFakeGcs(opts: { publicKey: KeyObject; clientEmail: st
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
-  return { endpoint: `http://127.0.0.1:${port}`, objects, requests, stop: () => new Promise((r) => server.close(() => r())) };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    objects,
+    requests,
+    stop: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        // keep-alive sockets of the client library would hold close() open
+        server.closeAllConnections();
+      }),
+  };
 }

@@ -93,7 +93,13 @@ pipeline = ${kind}-server
 use = egg:swift#${kind}
 `;
 
-export async function startSwift(opts: { keepLogs?: boolean } = {}): Promise<SwiftServer> {
+/**
+ * `versioning`: Swift's object versioning (versioned_writes with allow_object_versioning,
+ * and the symlink middleware it needs) in the proxy pipeline, which is what s3api's
+ * PutBucketVersioning and ListObjectVersions are built on. Off by default, as in a plain
+ * Swift proxy.
+ */
+export async function startSwift(opts: { keepLogs?: boolean; versioning?: boolean } = {}): Promise<SwiftServer> {
   const reason = swiftSkipReason();
   if (reason) throw new Error(reason);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "framefleet-swift-"));
@@ -149,7 +155,7 @@ log_name = proxy
 log_level = WARNING
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper proxy-logging cache s3api tempauth slo dlo proxy-logging proxy-server
+pipeline = catch_errors gatekeeper proxy-logging cache s3api tempauth ${opts.versioning ? "copy slo dlo versioned_writes symlink" : "slo dlo"} proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -185,6 +191,16 @@ use = egg:swift#slo
 
 [filter:dlo]
 use = egg:swift#dlo
+
+[filter:copy]
+use = egg:swift#copy
+
+[filter:versioned_writes]
+use = egg:swift#versioned_writes
+allow_object_versioning = true
+
+[filter:symlink]
+use = egg:swift#symlink
 `,
   );
 

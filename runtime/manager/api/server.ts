@@ -19,6 +19,8 @@ import { registerJobRoutes } from "./jobs.js";
 import { registerFactoryRoutes } from "./factories.js";
 import { registerUsageRoutes } from "./usage.js";
 import { registerStoreRoutes } from "./stores.js";
+import { registerWatchNotifyRoutes } from "./watch-notify.js";
+import { registerEngineRoutes } from "./engines.js";
 
 export type { ApiDeps, CompositionLike, CompositionValidator, FieldError, RunningAttempt } from "./types.js";
 
@@ -134,7 +136,9 @@ export async function buildApi<C extends CompositionLike>(deps: ApiDeps<C>): Pro
     BEARER,
   );
   registerUsageRoutes(app, deps.db, requireRole, BEARER);
+  registerEngineRoutes(app, { db: deps.db }, requireRole, BEARER);
   if (deps.storeRegistry) registerStoreRoutes(app, { db: deps.db, storesFor: deps.storesFor, ...deps.storeRegistry }, requireRole, BEARER);
+  if (deps.watchNotify) registerWatchNotifyRoutes(app, { db: deps.db, ...deps.watchNotify }, requireRole, BEARER);
 
   app.get(
     "/healthz",

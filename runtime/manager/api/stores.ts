@@ -20,6 +20,7 @@ import {
   type StoreRow,
   type WatchFolderRow,
 } from "../store/index.js";
+import { azureCredentialProblem } from "../../storage/azure.js";
 import { ApiProblem } from "./problems.js";
 import { principalOf, type RoleGuard } from "./auth.js";
 
@@ -58,6 +59,12 @@ const StoreBody = Type.Object(
     endpoint: Type.Optional(Type.String({ maxLength: 512, pattern: "^https?://[^\\s?#]+$" })),
     credentials: Type.Optional(Credentials),
     role: Type.Optional(Type.Union([Type.Literal("input"), Type.Literal("intermediate"), Type.Literal("output")])),
+    applyRole: Type.Optional(
+      Type.Boolean({
+        description:
+          "S3 only: set the role's versioning and lifecycle on the bucket now (versioning is only ever enabled; framefleet's lifecycle rules are merged with the bucket's own)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -74,6 +81,8 @@ const StoreView = Type.Object({
   role: Type.String(),
   builtin: Type.Boolean(),
   createdAt: Type.Union([Type.String(), Type.Null()]),
+  /** what applyRole did: applied, unchanged, or unsupported by the server */
+  roleApplied: Type.Optional(Type.Object({ versioning: Type.String(), lifecycle: Type.String() })),
 });
 
 const WatchBody = Type.Object(
@@ -108,6 +117,12 @@ export interface StoreRouteDeps {
   storesFor(tenant: string): string[] | Promise<string[]>;
   /** the watch folder's template must validate as a composition once filled in */
   validateTemplate?(template: Json, input: string, output: string): { field: string; reason: string }[];
+  /** sets a bucket role's versioning and lifecycle on an S3 bucket with the manager's credentials */
+  applyRole?(
+    name: string,
+    def: import("../../storage/definitions.js").CloudDefinition,
+    role: "input" | "intermediate" | "output",
+  ): Promise<{ versioning: string; lifecycle: string }>;
 }
 
 function storeView(r: StoreRow): Static<typeof StoreView> {
@@ -198,10 +213,19 @@ export function registerStoreRoutes(
         if (!prefix.endsWith("/")) prefix += "/";
       }
       const credentials = b.credentials ?? { source: "default" as const };
-      if (credentials.source === "env") {
-        const need = { s3: ["accessKeyId", "secretAccessKey"], gcs: ["client_email", "private_key"], azure: ["accountName", "accountKey"] }[
-          b.kind
-        ];
+      if (credentials.source === "env" && b.kind === "azure") {
+        const problem = azureCredentialProblem(Object.keys(credentials.vars));
+        if (problem)
+          throw new ApiProblem("invalid-request", "Credentials are incomplete", [
+            { field: `/credentials/vars/${problem.field}`, reason: problem.reason },
+          ]);
+      }
+      if (b.kind === "azure" && !b.endpoint && !(credentials.source === "env" && "accountName" in credentials.vars))
+        throw new ApiProblem("invalid-request", "The storage account is not named", [
+          { field: "/endpoint", reason: "name the account: https://<account>.blob.core.windows.net" },
+        ]);
+      if (credentials.source === "env" && b.kind !== "azure") {
+        const need = { s3: ["accessKeyId", "secretAccessKey"], gcs: ["client_email", "private_key"] }[b.kind];
         const missing = need.filter((f) => !(f in credentials.vars));
         if (missing.length)
           throw new ApiProblem(
@@ -209,6 +233,27 @@ export function registerStoreRoutes(
             "Credentials are incomplete",
             missing.map((f) => ({ field: `/credentials/vars/${f}`, reason: `name the environment variable that holds ${f}` })),
           );
+      }
+      let roleApplied: { versioning: string; lifecycle: string } | undefined;
+      if (b.applyRole) {
+        if (b.kind !== "s3" || !deps.applyRole)
+          throw new ApiProblem("invalid-request", "Bucket roles are applied to S3 buckets only", [
+            { field: "/applyRole", reason: "GCS and Azure buckets take their role from the buckets component (components/buckets)" },
+          ]);
+        if (await getStoreRow(db, p.tenant, b.name))
+          throw new ApiProblem("conflict", `Store ${b.name} already exists`, [{ field: "/name", reason: "already exists" }]);
+        try {
+          roleApplied = await deps.applyRole(
+            b.name,
+            { kind: "s3", bucket: b.bucket, prefix, region: b.region, endpoint: b.endpoint, credentials },
+            b.role ?? "output",
+          );
+        } catch (e) {
+          // nothing is registered: a store whose bucket cannot be reached or configured would fail every job
+          throw new ApiProblem("invalid-request", "The bucket role could not be applied", [
+            { field: "/applyRole", reason: `${(e as Error).name}: ${(e as Error).message}`.slice(0, 300) },
+          ]);
+        }
       }
       try {
         const row = await insertStore(db, {
@@ -222,7 +267,10 @@ export function registerStoreRoutes(
           credentials,
           role: b.role ?? "output",
         });
-        return reply.code(201).header("location", `/v1/stores/${row.name}`).send(storeView(row));
+        return reply
+          .code(201)
+          .header("location", `/v1/stores/${row.name}`)
+          .send({ ...storeView(row), ...(roleApplied ? { roleApplied } : {}) });
       } catch (e) {
         if (e instanceof StoreExistsError)
           throw new ApiProblem("conflict", `Store ${b.name} already exists`, [{ field: "/name", reason: "already exists" }]);

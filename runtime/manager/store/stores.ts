@@ -154,15 +154,45 @@ export async function deleteWatchFolder(db: Queryable, tenant: string, name: str
   return (r.rowCount ?? 0) > 0;
 }
 
-/** Claims an object version for a watch folder; false when another poll (or replica) already did. */
-export async function claimWatchObject(db: Queryable, tenant: string, watch: string, key: string, version: string): Promise<boolean> {
-  const r = await db.query(`INSERT INTO watch_seen (tenant, watch, key, version) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [
+/**
+ * Claims an object version for a watch folder; false when another poll, notification or
+ * replica already did. A claim older than `retakeAfterSeconds` that never got its job
+ * recorded (its claimer died in between) and was not refused is taken over; the job's
+ * idempotency key keeps the takeover from doubling a job that was in fact inserted.
+ */
+export async function claimWatchObject(
+  db: Queryable,
+  tenant: string,
+  watch: string,
+  key: string,
+  version: string,
+  retakeAfterSeconds = 300,
+): Promise<boolean> {
+  const r = await db.query(
+    `INSERT INTO watch_seen AS s (tenant, watch, key, version) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (tenant, watch, key, version) DO UPDATE SET seen_at = now()
+       WHERE s.job_id IS NULL AND s.skipped_reason IS NULL AND s.seen_at <= now() - make_interval(secs => $5)`,
+    [tenant, watch, key, version, retakeAfterSeconds],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** A claimed object whose composition was refused: it is not retried. */
+export async function markWatchSkipped(
+  db: Queryable,
+  tenant: string,
+  watch: string,
+  key: string,
+  version: string,
+  reason: string,
+): Promise<void> {
+  await db.query(`UPDATE watch_seen SET skipped_reason = $5 WHERE tenant = $1 AND watch = $2 AND key = $3 AND version = $4`, [
     tenant,
     watch,
     key,
     version,
+    reason.slice(0, 1000),
   ]);
-  return (r.rowCount ?? 0) > 0;
 }
 
 export async function recordWatchJob(
@@ -184,4 +214,49 @@ export async function recordWatchJob(
 
 export async function markWatchPolled(db: Queryable, tenant: string, name: string): Promise<void> {
   await db.query(`UPDATE watch_folders SET last_polled_at = now() WHERE tenant = $1 AND name = $2`, [tenant, name]);
+}
+
+// ---------------------------------------------------------------- watch-folder notifications
+
+/** Sets (or replaces) a watch folder's notification id and secret hash; false when there is no such folder. */
+export async function setWatchNotifyToken(
+  db: Queryable,
+  tenant: string,
+  name: string,
+  notifyId: string,
+  secretSha256: Buffer,
+): Promise<boolean> {
+  const r = await db.query(`UPDATE watch_folders SET notify_id = $3, notify_secret_sha256 = $4 WHERE tenant = $1 AND name = $2`, [
+    tenant,
+    name,
+    notifyId,
+    secretSha256,
+  ]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** The enabled watch folder a notification URL names, with its secret hash (compared by the caller in constant time). */
+export async function watchFolderByNotifyId(
+  db: Queryable,
+  notifyId: string,
+): Promise<(WatchFolderRow & { secretSha256: Buffer }) | undefined> {
+  const r = await db.query<WatchFolderRow & { secretSha256: Buffer }>(
+    `SELECT ${WATCH_COLUMNS}, notify_secret_sha256 AS "secretSha256" FROM watch_folders
+      WHERE notify_id = $1 AND enabled AND notify_secret_sha256 IS NOT NULL`,
+    [notifyId],
+  );
+  return r.rows[0];
+}
+
+export async function markWatchNotified(db: Queryable, tenant: string, name: string): Promise<void> {
+  await db.query(`UPDATE watch_folders SET last_notified_at = now() WHERE tenant = $1 AND name = $2`, [tenant, name]);
+}
+
+/** How many jobs a watch folder has started for a key (every version); tests and the API's view read it. */
+export async function watchJobsForKey(db: Queryable, tenant: string, watch: string, key: string): Promise<string[]> {
+  const r = await db.query<{ jobId: string }>(
+    `SELECT job_id AS "jobId" FROM watch_seen WHERE tenant = $1 AND watch = $2 AND key = $3 AND job_id IS NOT NULL ORDER BY seen_at`,
+    [tenant, watch, key],
+  );
+  return r.rows.map((x) => x.jobId);
 }
