@@ -69,6 +69,13 @@ describe("Region", () => {
     const cfg = JSON.parse((rec.one("kubernetes:core/v1:ConfigMap").inputs.data as Record<string, string>)["manager.json"]!);
     expect(cfg.pools.map((p: { pool: string }) => p.pool)).toEqual(["probe", "package"]);
     expect(pools[1]).toMatchObject({ onDemandBase: 1, onDemandPercentageAboveBase: 100 });
+    // what the manager's autoscaler needs: how to reach the groups, and each group's types and capacity type
+    expect(cfg.fleet).toEqual({ provider: "aws", region: "eu-west-1" });
+    expect(cfg.pools.map((p: { hostGroups: unknown }) => p.hostGroups)).toEqual([
+      [{ name: pools[0]!.groups.asg, capacityType: "spot", instanceTypes: [{ type: "c7i.large", weight: 1 }], maxSize: 4 }],
+      [{ name: pools[1]!.groups.asg, capacityType: "on-demand", instanceTypes: [{ type: "m7i.large", weight: 1 }], maxSize: 4 }],
+    ]);
+    expect(pools[0]!.groups.asg).toContain("acme-probe-asg");
     // the manager's own identity may scale exactly the pools' groups (and use the region's buckets)
     expect(rec.one("aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs).toMatchObject({
       namespace: "framefleet",
@@ -99,6 +106,49 @@ describe("Region", () => {
     expect(parseSecretToken(a, "ffjt")).toEqual({ lookupId: a.slice(5, 17) });
     expect(bootstrapJoinToken("mock-generated-secret")).toBe(a);
     expect(bootstrapJoinToken("another-generated-secret")).not.toBe(a);
+  });
+
+  it("manager.json on Azure names the subscription and resource group; on GCP it has no fleet (regional MIGs)", async () => {
+    const rec = await installRecorder();
+    new Region("az", {
+      spec: {
+        ...base,
+        cloud: "azure",
+        region: "westeurope",
+        network: { cidr: "10.50.0.0/16" },
+        azure: { resourceGroupName: "rg-acme-weu", sshPublicKey: "ssh-ed25519 AAAA test" },
+        pools: [{ ...base.pools[1]!, onDemandBase: 1, onDemandPercentageAboveBase: 25, instanceTypes: [{ type: "Standard_F16s_v2" }] }],
+      },
+    });
+    await rec.settle();
+    const az = JSON.parse((rec.one("kubernetes:core/v1:ConfigMap").inputs.data as Record<string, string>)["manager.json"]!);
+    expect(az.fleet).toEqual({ provider: "azure", subscriptionId: "00000000-0000-0000-0000-000000000000", resourceGroup: "rg-acme-weu" });
+    // a base plus 25% regular priority: the VMSS decides each host's priority
+    expect(az.pools[0].hostGroups).toEqual([
+      { name: expect.any(String), capacityType: "mixed", instanceTypes: [{ type: "Standard_F16s_v2", weight: 1 }], maxSize: 4 },
+    ]);
+
+    const rec2 = await installRecorder();
+    new Region("gc", {
+      spec: {
+        ...base,
+        cloud: "gcp",
+        region: "us-central1",
+        network: { cidr: "10.60.0.0/16" },
+        gcp: { project: "p" },
+        pools: [
+          { ...base.pools[0]!, maxSize: 5, onDemandBase: 1, onDemandPercentageAboveBase: 50, instanceTypes: [{ type: "c3-standard-8" }] },
+        ],
+      },
+    });
+    await rec2.settle();
+    const gc = JSON.parse((rec2.one("kubernetes:core/v1:ConfigMap").inputs.data as Record<string, string>)["manager.json"]!);
+    expect(gc.fleet).toBeUndefined();
+    // STANDARD takes the base and half the rest rounded up (1 + 2), SPOT the remaining 2
+    expect(gc.pools[0].hostGroups.map((g: { capacityType: string; maxSize: number }) => [g.capacityType, g.maxSize])).toEqual([
+      ["on-demand", 3],
+      ["spot", 2],
+    ]);
   });
 
   it("remote manager: no cluster, no database, no Kubernetes objects; hosts dial the configured endpoint", async () => {

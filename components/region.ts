@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as resources from "@pulumi/azure-native/resources/index.js";
+import * as authorization from "@pulumi/azure-native/authorization/index.js";
 import { type Cloud, baseTags, physicalName } from "./common.js";
 import { OutboundOnlyNetwork } from "./network/index.js";
 import { RegistryMirror, type UpstreamRegistry } from "./registry/index.js";
@@ -30,6 +31,28 @@ export function bootstrapJoinToken(random: string): string {
   const lookupId = createHash("sha256").update(`ffjt-lookup:${random}`).digest("hex").slice(0, 12);
   const secret = createHash("sha256").update(`ffjt-secret:${random}`).digest("base64url");
   return `ffjt_${lookupId}_${secret}`;
+}
+
+/**
+ * The manager's `fleet` settings (runtime/manager/fleet/select.ts): how its
+ * autoscaler reaches the pools' groups, with the manager's own cloud identity.
+ * GCP gets none: its pools are regional MIGs and the GCP fleet provider drives
+ * zonal ones (runtime/manager/fleet/gcp.ts), so the manager leaves them at
+ * their size rather than fail on every pass.
+ */
+export function managerFleetSettings(
+  cloud: Cloud,
+  region: string,
+  azure?: { subscriptionId: string; resourceGroup: string },
+): Record<string, string> | undefined {
+  switch (cloud) {
+    case "aws":
+      return { provider: "aws", region };
+    case "azure":
+      return { provider: "azure", subscriptionId: azure!.subscriptionId, resourceGroup: azure!.resourceGroup };
+    case "gcp":
+      return undefined;
+  }
 }
 
 export type ManagerSpec =
@@ -198,6 +221,12 @@ export class Region extends pulumi.ComponentResource {
       const token = joinToken;
       deployManager = (pools, groupIds) => {
         const namespace = "framefleet";
+        // the VMSS live in the region's resource group, in the subscription Pulumi deploys to
+        const azureFleet = azure
+          ? pulumi
+              .all([authorization.getClientConfigOutput({ parent: this }).subscriptionId, azure.resourceGroupName])
+              .apply(([subscriptionId, resourceGroup]) => ({ subscriptionId, resourceGroup }))
+          : pulumi.output(undefined);
         const identity = createManagerIdentity(this, name, {
           cloud: s.cloud,
           region: s.region,
@@ -221,16 +250,20 @@ export class Region extends pulumi.ComponentResource {
             ca: ca.intermediate!,
             server: ca.managerCert!,
             databaseUrl: cluster.databaseUrl,
-            settings: pulumi.all([pools, pulumi.all(bucketNames), registry.mirror]).apply(([poolList, buckets, mirror]) => ({
-              installation: s.installation,
-              cloud: s.cloud,
-              region: s.region,
-              pools: poolList,
-              buckets,
-              mirror,
-              upstreamRegistry: s.registry.host,
-              images: s.images,
-            })),
+            settings: pulumi.all([pools, pulumi.all(bucketNames), registry.mirror, azureFleet]).apply(([poolList, buckets, mirror, az]) => {
+              const fleet = managerFleetSettings(s.cloud, s.region, az);
+              return {
+                installation: s.installation,
+                cloud: s.cloud,
+                region: s.region,
+                pools: poolList,
+                buckets,
+                mirror,
+                upstreamRegistry: s.registry.host,
+                images: s.images,
+                ...(fleet ? { fleet } : {}),
+              };
+            }),
             bootstrapJoinToken: token,
           },
           { parent: this, providers: { kubernetes: k8sProvider } },

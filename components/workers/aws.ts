@@ -115,6 +115,9 @@ export function createAwsWorkerPool(parent: pulumi.Resource, name: string, args:
       updateDefaultVersion: true,
       iamInstanceProfile: { arn: profile.arn },
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+      // the host's name starts with its instance id (i-….<region>.compute.internal): the manager's autoscaler
+      // finds the coordinator of each ASG instance by it, and with IP names it would never see a host boot or idle
+      privateDnsNameOptions: { hostnameType: "resource-name", enableResourceNameDnsARecord: true },
       blockDeviceMappings: [
         { deviceName: "/dev/xvda", ebs: { volumeSize: spec.diskGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } },
       ],

@@ -23,6 +23,21 @@ export interface InstanceTypeChoice {
   type: string;
   /** capacity units one host of this type counts for (AWS weights; GCP/Azure ranks follow list order) */
   weight?: number;
+  /**
+   * the type's capacity and list prices, for the manager's autoscaler when
+   * runtime/manager/autoscaler/pricing.ts does not know the type (or the
+   * region's prices differ); passed through to manager.json as given
+   */
+  shape?: InstanceShape;
+}
+
+export interface InstanceShape {
+  cpuMillis: number;
+  memoryMb: number;
+  gpus?: number;
+  /** USD per host-hour */
+  onDemandPerHour: number;
+  spotPerHour: number;
 }
 
 /** A pool as configured: plain data, validated by `validatePoolSpec`. */
@@ -43,7 +58,8 @@ export interface PoolSpec {
   machineImage?: string;
 }
 
-export interface ValidPoolSpec extends Required<Omit<PoolSpec, "gpu" | "machineImage">> {
+export interface ValidPoolSpec extends Required<Omit<PoolSpec, "gpu" | "machineImage" | "instanceTypes">> {
+  instanceTypes: { type: string; weight: number; shape?: InstanceShape }[];
   gpu?: { type: string; count: number };
   machineImage?: string;
 }
@@ -59,8 +75,25 @@ export function validatePoolSpec(p: PoolSpec, key: string): ValidPoolSpec {
     throw new ConfigError(`${key}.instanceTypes`, "at least one instance type is required");
   p.instanceTypes.forEach((t, i) => {
     if (!t?.type) throw new ConfigError(`${key}.instanceTypes[${i}].type`, "an instance type is required");
-    if (t.weight !== undefined && (!Number.isInteger(t.weight) || t.weight < 1 || t.weight > 999)) {
-      throw new ConfigError(`${key}.instanceTypes[${i}].weight`, "must be an integer from 1 to 999");
+    // the manager's autoscaler sizes groups in hosts; a weighted ASG counts capacity units, so the two
+    // would disagree about every size — refused here, at preview, rather than when the manager starts
+    if (t.weight !== undefined && t.weight !== 1) {
+      throw new ConfigError(
+        `${key}.instanceTypes[${i}].weight`,
+        "must be 1 (or left out): the runtime autoscaler sizes pools in hosts, not weighted capacity units",
+      );
+    }
+    if (t.shape !== undefined) {
+      if (!t.shape || typeof t.shape !== "object")
+        throw new ConfigError(`${key}.instanceTypes[${i}].shape`, "must be { cpuMillis, memoryMb, gpus, onDemandPerHour, spotPerHour }");
+      for (const f of ["cpuMillis", "memoryMb", "onDemandPerHour", "spotPerHour"] as const) {
+        const v = t.shape[f];
+        if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
+          throw new ConfigError(`${key}.instanceTypes[${i}].shape.${f}`, `must be a positive number, got ${JSON.stringify(v)}`);
+      }
+      const g = t.shape.gpus;
+      if (g !== undefined && (!Number.isInteger(g) || g < 0))
+        throw new ConfigError(`${key}.instanceTypes[${i}].shape.gpus`, `must be a non-negative integer, got ${JSON.stringify(g)}`);
     }
   });
   if (!Number.isInteger(p.maxSize) || p.maxSize < 0) throw new ConfigError(`${key}.maxSize`, "must be a non-negative integer");
@@ -86,7 +119,7 @@ export function validatePoolSpec(p: PoolSpec, key: string): ValidPoolSpec {
     name: p.name,
     kind: p.kind,
     gpu,
-    instanceTypes: p.instanceTypes.map((t) => ({ type: t.type, weight: t.weight ?? 1 })),
+    instanceTypes: p.instanceTypes.map((t) => ({ type: t.type, weight: t.weight ?? 1, ...(t.shape ? { shape: t.shape } : {}) })),
     maxSize: p.maxSize,
     onDemandBase: base,
     onDemandPercentageAboveBase: pct,
@@ -129,6 +162,60 @@ export interface PoolDistribution {
   onDemandPercentageAboveBase: number;
   /** ASG name / MIG names (standard, spot) / VMSS name */
   groups: Record<string, string>;
+  /** the same groups as the manager's autoscaler drives them (`poolHostGroups`) */
+  hostGroups: PoolHostGroup[];
+}
+
+/**
+ * One cloud group of a pool as the runtime autoscaler sees it. `capacityType`
+ * is what a host added to the group is: `mixed` where the cloud picks per host
+ * (an AWS mixed-instances ASG or an Azure priority-mix VMSS with a base or a
+ * share between 0 and 100%), so the autoscaler cannot choose it. Instance
+ * shapes and prices are looked up by type in the manager, not here.
+ */
+export interface PoolHostGroup {
+  /** the ASG / MIG / VMSS name */
+  name: string;
+  capacityType: "spot" | "on-demand" | "mixed";
+  /** the types the cloud may launch, preferred first; weight is AWS's weighted capacity; shape as configured, if it was */
+  instanceTypes: { type: string; weight: number; shape?: InstanceShape }[];
+  /** hosts this group may hold */
+  maxSize: number;
+}
+
+/** What a group with AWS's / Azure's base + percentage rule launches. */
+export function mixOf(p: ValidPoolSpec): PoolHostGroup["capacityType"] {
+  if (p.onDemandPercentageAboveBase === 100 || p.onDemandBase >= p.maxSize) return "on-demand";
+  if (p.onDemandBase === 0 && p.onDemandPercentageAboveBase === 0) return "spot";
+  return "mixed";
+}
+
+/**
+ * The pool's groups for the autoscaler. AWS and Azure make one group per pool
+ * whose on-demand/spot split the cloud applies; GCP makes a STANDARD and a SPOT
+ * MIG, each bounded by its share of maxSize (`gcpGroupBounds`). A group that
+ * can hold no host is left out, so the policy never picks it and holds.
+ */
+export function poolHostGroups(cloud: Cloud, p: ValidPoolSpec, groups: Record<string, string>): PoolHostGroup[] {
+  const instanceTypes = p.instanceTypes.map((t) => ({ type: t.type, weight: t.weight, ...(t.shape ? { shape: t.shape } : {}) }));
+  const out: PoolHostGroup[] = [];
+  switch (cloud) {
+    case "aws":
+      out.push({ name: groups.asg!, capacityType: mixOf(p), instanceTypes, maxSize: p.maxSize });
+      break;
+    case "azure":
+      out.push({ name: groups.vmss!, capacityType: mixOf(p), instanceTypes, maxSize: p.maxSize });
+      break;
+    case "gcp": {
+      const b = gcpGroupBounds(p);
+      out.push({ name: groups.standard!, capacityType: "on-demand", instanceTypes, maxSize: b.standard });
+      out.push({ name: groups.spot!, capacityType: "spot", instanceTypes, maxSize: b.spot });
+      break;
+    }
+    default:
+      unreachable(cloud, "cloud");
+  }
+  return out.filter((g) => g.maxSize > 0);
 }
 
 export interface HostAccess {
@@ -214,6 +301,7 @@ export class WorkerPool extends pulumi.ComponentResource {
       onDemandBase: spec.onDemandBase,
       onDemandPercentageAboveBase: spec.onDemandPercentageAboveBase,
       groups,
+      hostGroups: poolHostGroups(args.cloud, spec, groups),
     }));
     this.registerOutputs({ distribution: this.distribution, identity: this.refs.identity });
   }

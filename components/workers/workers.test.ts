@@ -12,6 +12,7 @@ import {
   WorkerPool,
   type WorkerPoolArgs,
   validatePoolSpec,
+  poolHostGroups,
   splitCapacity,
   gcpGroupBounds,
   renderBootstrap,
@@ -78,7 +79,7 @@ function args(cloud: NetworkRefs["cloud"], pool: WorkerPoolArgs["pool"]): Worker
 const cpu = {
   name: "encode-cpu",
   kind: "encode" as const,
-  instanceTypes: [{ type: "c7i.4xlarge", weight: 2 }, { type: "c6i.4xlarge", weight: 2 }, { type: "m7i.2xlarge" }],
+  instanceTypes: [{ type: "c7i.4xlarge" }, { type: "c6i.4xlarge", weight: 1 }, { type: "m7i.2xlarge" }],
   maxSize: 40,
   onDemandBase: 2,
   onDemandPercentageAboveBase: 25,
@@ -103,6 +104,10 @@ describe("pool validation and capacity arithmetic", () => {
     expect(() => validatePoolSpec({ ...cpu, instanceTypes: [] }, "k")).toThrow(/k\.instanceTypes/);
     expect(() => validatePoolSpec({ ...cpu, onDemandBase: 41 }, "k")).toThrow(/k\.onDemandBase/);
     expect(() => validatePoolSpec({ ...cpu, kind: "render" as never }, "k")).toThrow(/k\.kind/);
+    // the runtime autoscaler counts hosts: a weighted type is refused at preview, not when the manager starts
+    expect(() => validatePoolSpec({ ...cpu, instanceTypes: [{ type: "c7i.4xlarge", weight: 2 }] }, "k")).toThrow(
+      /k\.instanceTypes\[0\]\.weight.*sizes pools in hosts/,
+    );
   });
   it("splits capacity like an AWS mixed instances policy", () => {
     expect(splitCapacity(0, 2, 25)).toEqual({ onDemand: 0, spot: 0 });
@@ -226,14 +231,16 @@ describe("WorkerPool on AWS", () => {
       },
       launchTemplate: {
         overrides: [
-          { instanceType: "c7i.4xlarge", weightedCapacity: "2" },
-          { instanceType: "c6i.4xlarge", weightedCapacity: "2" },
+          { instanceType: "c7i.4xlarge", weightedCapacity: "1" },
+          { instanceType: "c6i.4xlarge", weightedCapacity: "1" },
           { instanceType: "m7i.2xlarge", weightedCapacity: "1" },
         ],
       },
     });
     const lt = rec.one("aws:ec2/launchTemplate:LaunchTemplate");
     expect(lt.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+    // hostnames start with the instance id, which is how the autoscaler finds each instance's coordinator
+    expect(lt.inputs.privateDnsNameOptions).toEqual({ hostnameType: "resource-name", enableResourceNameDnsARecord: true });
     expect(lt.inputs.blockDeviceMappings).toEqual([expect.objectContaining({ ebs: expect.objectContaining({ encrypted: "true" }) })]);
     expect(lt.inputs.networkInterfaces).toEqual([
       expect.objectContaining({ associatePublicIpAddress: "false", securityGroups: ["sg-workers"] }),
@@ -337,5 +344,51 @@ describe("WorkerPool on Azure", () => {
       "/subscriptions/s/acr",
       "/subscriptions/s/kv/secrets/join",
     ]);
+  });
+});
+
+describe("poolHostGroups: the groups as the manager's autoscaler drives them", () => {
+  const spec = (base: number, pct: number, maxSize = 4) =>
+    validatePoolSpec(
+      {
+        name: "enc",
+        kind: "encode",
+        instanceTypes: [{ type: "c7i.2xlarge" }],
+        maxSize,
+        onDemandBase: base,
+        onDemandPercentageAboveBase: pct,
+      },
+      "p",
+    );
+  it("AWS and Azure: one group whose capacity type is what the cloud's base and share give", () => {
+    expect(poolHostGroups("aws", spec(0, 0), { asg: "a" })).toEqual([
+      { name: "a", capacityType: "spot", instanceTypes: [{ type: "c7i.2xlarge", weight: 1 }], maxSize: 4 },
+    ]);
+    expect(poolHostGroups("aws", spec(0, 100), { asg: "a" })[0]!.capacityType).toBe("on-demand");
+    expect(poolHostGroups("azure", spec(4, 0), { vmss: "v" })[0]!.capacityType).toBe("on-demand");
+    expect(poolHostGroups("azure", spec(1, 0), { vmss: "v" })[0]!.capacityType).toBe("mixed");
+    expect(poolHostGroups("aws", spec(0, 30), { asg: "a" })[0]!.capacityType).toBe("mixed");
+  });
+  it("passes a configured shape through to the manager, checked with the key named", () => {
+    const shape = { cpuMillis: 4000, memoryMb: 16_384, gpus: 0, onDemandPerHour: 0.2016, spotPerHour: 0.08 };
+    const p = validatePoolSpec(
+      { name: "pkg", kind: "package", instanceTypes: [{ type: "m7i.xlarge", shape }], maxSize: 2 },
+      "framefleet:pools[2]",
+    );
+    expect(poolHostGroups("aws", p, { asg: "a" })[0]!.instanceTypes).toEqual([{ type: "m7i.xlarge", weight: 1, shape }]);
+    expect(() =>
+      validatePoolSpec(
+        { name: "pkg", kind: "package", instanceTypes: [{ type: "m7i.xlarge", shape: { ...shape, spotPerHour: -1 } }], maxSize: 2 },
+        "framefleet:pools[2]",
+      ),
+    ).toThrow(/framefleet:pools\[2\]\.instanceTypes\[0\]\.shape\.spotPerHour.*must be a positive number, got -1/);
+  });
+  it("GCP: a STANDARD and a SPOT group bounded by the split; a group that can hold no host is left out", () => {
+    expect(poolHostGroups("gcp", spec(1, 50, 5), { standard: "d", spot: "s" }).map((g) => [g.name, g.capacityType, g.maxSize])).toEqual([
+      ["d", "on-demand", 3],
+      ["s", "spot", 2],
+    ]);
+    // all on-demand: a spot group of size 0 would make the policy hold short tasks for it
+    expect(poolHostGroups("gcp", spec(0, 100), { standard: "d", spot: "s" }).map((g) => g.name)).toEqual(["d"]);
   });
 });

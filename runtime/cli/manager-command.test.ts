@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDatabase } from "../../test/support/db.js";
 import { createIntermediateCA, createRootCA, createSecretToken, issueKeyAndCertificate, identityOf } from "../pki/index.js";
-import { createDb, insertJoinToken, registerBootstrapJoinToken, revokeJoinToken, type Db } from "../manager/store/index.js";
+import { createDb, insertJob, insertJoinToken, registerBootstrapJoinToken, revokeJoinToken, type Db } from "../manager/store/index.js";
+import { FakeAwsAutoScaling } from "../manager/fleet/fakes.js";
 import { join } from "../coordinator/credentials.js";
 import { ManagerSetupError, parseManagerSettings, readTlsDir } from "./manager-command.js";
 
@@ -335,6 +336,262 @@ describe("the manager's inputs, checked before anything starts", () => {
       }
     } finally {
       await drop();
+    }
+  });
+});
+
+/** A pool as components/region.ts writes it for an AWS region (one mixed-instances ASG). */
+function awsPool(over: Record<string, unknown> = {}, group: Record<string, unknown> = {}) {
+  return {
+    pool: "encode-cpu",
+    kind: "encode",
+    cloud: "aws",
+    gpu: false,
+    maxSize: 6,
+    onDemandBase: 0,
+    onDemandPercentageAboveBase: 0,
+    groups: { asg: "acme-encode-cpu-asg-1a2b" },
+    hostGroups: [
+      { name: "acme-encode-cpu-asg-1a2b", capacityType: "spot", instanceTypes: [{ type: "c7i.2xlarge", weight: 1 }], maxSize: 6, ...group },
+    ],
+    ...over,
+  };
+}
+
+describe("the autoscaler from manager.json", () => {
+  it("maps each pool's host groups to shapes and list prices by instance type", () => {
+    const s = parseManagerSettings(
+      managerJson({
+        fleet: { provider: "aws", region: "eu-west-1" },
+        autoscaler: { budgetPerHour: 20, intervalMs: 2000 },
+        pools: [
+          awsPool(),
+          // a mixed ASG over two sizes: the smaller shape, at the dearer on-demand price, modelled as spot
+          awsPool(
+            { pool: "probe", kind: "probe", onDemandBase: 1, onDemandPercentageAboveBase: 20 },
+            {
+              name: "acme-probe-asg",
+              capacityType: "mixed",
+              instanceTypes: [
+                { type: "c7i.2xlarge", weight: 1 },
+                { type: "c7i.xlarge", weight: 1 },
+              ],
+            },
+          ),
+        ],
+      }),
+    );
+    expect(s.fleet).toEqual({ provider: "aws", region: "eu-west-1" });
+    expect(s.autoscaler!.policy).toEqual({ budgetPerHour: 20 });
+    expect(s.autoscaler!.intervalMs).toBe(2000);
+    expect(s.autoscaler!.groups).toEqual([
+      {
+        name: "acme-encode-cpu-asg-1a2b",
+        pool: "encode-cpu",
+        capacityType: "spot",
+        instanceType: "c7i.2xlarge",
+        taskPools: ["encode"],
+        cpuMillis: 8000,
+        memoryMb: 16_384,
+        gpus: 0,
+        pricePerHour: 0.135,
+        maxSize: 6,
+      },
+      {
+        name: "acme-probe-asg",
+        pool: "probe",
+        capacityType: "spot",
+        instanceType: "c7i.2xlarge+c7i.xlarge",
+        taskPools: ["probe"],
+        cpuMillis: 4000,
+        memoryMb: 8192,
+        gpus: 0,
+        pricePerHour: 0.357,
+        maxSize: 6,
+      },
+    ]);
+    // the cloud keeps a mixed group's on-demand base; the policy has no on-demand group to keep it with
+    expect(s.autoscaler!.pools).toEqual([
+      { name: "encode-cpu", maxSize: 6, onDemandBase: 0 },
+      { name: "probe", maxSize: 6, onDemandBase: 0 },
+    ]);
+
+    // GCP: a STANDARD and a SPOT MIG per pool; the on-demand base is the policy's to keep
+    const gcp = parseManagerSettings(
+      managerJson({
+        cloud: "gcp",
+        buckets: {},
+        fleet: { provider: "simulated" },
+        pools: [
+          {
+            pool: "gpu",
+            kind: "encode",
+            maxSize: 4,
+            onDemandBase: 1,
+            hostGroups: [
+              { name: "ff-gpu-d", capacityType: "on-demand", instanceTypes: [{ type: "g2-standard-8", weight: 1 }], maxSize: 2 },
+              { name: "ff-gpu-s", capacityType: "spot", instanceTypes: [{ type: "g2-standard-8", weight: 1 }], maxSize: 2 },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(gcp.autoscaler!.groups.map((g) => [g.name, g.capacityType, g.gpus, g.pricePerHour])).toEqual([
+      ["ff-gpu-d", "on-demand", 1, 0.854],
+      ["ff-gpu-s", "spot", 1, 0.34],
+    ]);
+    expect(gcp.autoscaler!.pools).toEqual([{ name: "gpu", maxSize: 4, onDemandBase: 1 }]);
+    // a type the price table does not know, with the shape and prices given in the pool's configuration
+    const shaped = parseManagerSettings(
+      managerJson({
+        fleet: { provider: "aws", region: "eu-west-1" },
+        pools: [
+          awsPool(
+            {},
+            {
+              capacityType: "on-demand",
+              instanceTypes: [
+                {
+                  type: "m7i.xlarge",
+                  weight: 1,
+                  shape: { cpuMillis: 4000, memoryMb: 16_384, gpus: 0, onDemandPerHour: 0.2016, spotPerHour: 0.08 },
+                },
+              ],
+            },
+          ),
+        ],
+      }),
+    );
+    expect(shaped.autoscaler!.groups[0]).toMatchObject({
+      instanceType: "m7i.xlarge",
+      capacityType: "on-demand",
+      cpuMillis: 4000,
+      memoryMb: 16_384,
+      pricePerHour: 0.2016,
+    });
+    // an on-demand package pool beside a spot-only encode pool: long encode tasks must not wait for an
+    // on-demand host no encode group can give, so no task counts as long
+    const both = parseManagerSettings(
+      managerJson({
+        fleet: { provider: "aws", region: "eu-west-1" },
+        pools: [awsPool(), awsPool({ pool: "package", kind: "package" }, { name: "acme-package-asg", capacityType: "on-demand" })],
+      }),
+    );
+    expect(both.autoscaler!.spotOnlyTaskPools).toEqual(["encode"]);
+    expect(both.autoscaler!.policy.spotMaxPredictedSeconds).toBe(Infinity);
+    expect(s.autoscaler!.policy.spotMaxPredictedSeconds).toBeUndefined();
+    // without fleet, pools are not the manager's business
+    expect(parseManagerSettings(managerJson()).autoscaler).toBeUndefined();
+  });
+
+  it("refuses what it cannot model, naming the field", () => {
+    const withPool = (pool: unknown, extra: Record<string, unknown> = {}) =>
+      parseManagerSettings(managerJson({ fleet: { provider: "aws", region: "eu-west-1" }, pools: [pool], ...extra }));
+    expect(() => withPool(awsPool({}, { instanceTypes: [{ type: "c9z.large", weight: 1 }] }))).toThrow(
+      /manager\.json: pools\[0\]\.hostGroups\[0\]\.instanceTypes\[0\]\.type: "c9z\.large" has no known shape and list price/,
+    );
+    expect(() =>
+      withPool(
+        awsPool(
+          {},
+          {
+            instanceTypes: [{ type: "m7i.xlarge", weight: 1, shape: { cpuMillis: 4000, memoryMb: 0, onDemandPerHour: 1, spotPerHour: 1 } }],
+          },
+        ),
+      ),
+    ).toThrow(/pools\[0\]\.hostGroups\[0\]\.instanceTypes\[0\]\.shape\.memoryMb: must be a positive number, got 0/);
+    expect(() => withPool(awsPool({}, { instanceTypes: [{ type: "c3-standard-8", weight: 1 }] }))).toThrow(
+      /instanceTypes\[0\]\.type: "c3-standard-8" is an gcp instance type, and the region is on aws/,
+    );
+    expect(() => withPool(awsPool({}, { instanceTypes: [{ type: "c7i.4xlarge", weight: 2 }] }))).toThrow(
+      /pools\[0\]\.hostGroups\[0\]\.instanceTypes\[0\]\.weight: 2: the autoscaler counts hosts/,
+    );
+    expect(() => withPool(awsPool({}, { capacityType: "reserved" }))).toThrow(
+      /pools\[0\]\.hostGroups\[0\]\.capacityType: "reserved" is not one of spot, on-demand, mixed/,
+    );
+    const { hostGroups: _, ...old } = awsPool();
+    expect(() => withPool(old)).toThrow(/pools\[0\]\.hostGroups: missing: written by components\/region\.ts/);
+    expect(() => withPool(awsPool(), { autoscaler: { budget: 5 } })).toThrow(
+      /manager\.json: autoscaler\.budget: not an autoscaler setting/,
+    );
+    expect(() => withPool(awsPool(), { autoscaler: { highOccupancy: 2 } })).toThrow(
+      /autoscaler\.highOccupancy: must be a number from 0 to 1/,
+    );
+    expect(() => parseManagerSettings(managerJson({ fleet: { provider: "local" } }))).toThrow(/manager\.json: fleet\.provider: "local"/);
+    expect(() => parseManagerSettings(managerJson({ autoscaler: {} }))).toThrow(/manager\.json: autoscaler: set without fleet/);
+  });
+
+  it("a waiting task makes the manager process grow the pool's Auto Scaling group", async () => {
+    const fake = await FakeAwsAutoScaling.start();
+    const { url, drop } = await createTestDatabase("mgrautoscale");
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "framefleet-manager-as-"));
+    const tls = path.join(work, "tls");
+    writeTlsDir(tls);
+    const config = path.join(work, "manager.json");
+    const asg = "acme-encode-cpu-asg-1a2b";
+    fake.groups.set(asg, { desired: 0, min: 0, max: 6, instances: [] });
+    fs.writeFileSync(
+      config,
+      JSON.stringify(
+        managerJson({ pools: [awsPool()], fleet: { provider: "aws", region: "eu-west-1", endpoint: fake.url, maxAttempts: 1 } }),
+      ),
+    );
+    const db = createDb(url);
+    let m: Started | undefined;
+    try {
+      m = await startManagerProcess(
+        ["--config", config, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--join-port", "0"],
+        {
+          DATABASE_URL: url,
+          FRAMEFLEET_TLS_DIR: tls,
+          FRAMEFLEET_BOOTSTRAP_JOIN_TOKEN: "",
+          // the SDK's default chain, as the pod identity would give it
+          AWS_ACCESS_KEY_ID: "AKIDFAKE",
+          AWS_SECRET_ACCESS_KEY: "secret",
+          AWS_SESSION_TOKEN: "",
+          AWS_PROFILE: "",
+        },
+      );
+      expect(m.stderr()).toMatch(/"msg":"autoscaler on","provider":"aws"/);
+      // an encode task no host can take: no coordinator has joined
+      await insertJob(db, {
+        tenant: "acme",
+        priority: 50,
+        composition: {},
+        engine: { name: "ffmpeg", version: "7.1" },
+        tasks: [
+          {
+            key: "encode",
+            kind: "encode",
+            pool: "encode",
+            requirements: { cpuMillis: 2000, memoryMb: 2048, gpus: 0 },
+            dependsOn: [],
+            maxAttempts: 3,
+            spec: {},
+          },
+        ],
+      });
+      const deadline = Date.now() + 30_000;
+      while (!fake.calls.some((c) => c.op === "SetDesiredCapacity") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      const set = fake.calls.find((c) => c.op === "SetDesiredCapacity");
+      expect(set, m.stderr()).toBeDefined();
+      expect(set!.params).toMatchObject({ AutoScalingGroupName: asg, DesiredCapacity: "1", HonorCooldown: "false" });
+      // signed with the credentials from the environment, for the fleet's region
+      expect(set!.authorization).toMatch(/Credential=AKIDFAKE\/\d{8}\/eu-west-1\/autoscaling\/aws4_request/);
+      expect(fake.groups.get(asg)!.desired).toBe(1);
+      const decisions = await db.query<{ action: string; host_group: string; reason: string }>(
+        "SELECT action, host_group, reason FROM autoscaler_decisions WHERE action = 'launch'",
+      );
+      expect(decisions.rows[0]).toMatchObject({ action: "launch", host_group: asg });
+      expect(decisions.rows[0]!.reason).toMatch(/waiting encode task fits no running host/);
+      m.child.kill("SIGTERM");
+      expect((await m.exit).code).toBe(0);
+    } finally {
+      if (m && m.child.exitCode === null) m.child.kill("SIGKILL");
+      await db.end();
+      await drop();
+      await fake.close();
+      fs.rmSync(work, { recursive: true, force: true });
     }
   });
 });

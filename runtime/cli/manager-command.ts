@@ -12,7 +12,9 @@ import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto"
 import { startManager, type Manager, type ManagerConfig } from "../manager/manager.js";
 import { registerBootstrapJoinToken, registerEngine, EngineInputError, type NewEngine } from "../manager/store/index.js";
 import { formatIdentity, hashSecretToken, identityOf, parseSecretToken, verifyChain, type CertificateAuthority } from "../pki/index.js";
-import { parseFleetSettings, FleetConfigError } from "../manager/fleet/select.js";
+import { parseFleetSettings, FleetConfigError, type FleetSettings } from "../manager/fleet/select.js";
+import { INSTANCE_PRICES, type InstancePrice } from "../manager/autoscaler/pricing.js";
+import { type HostGroupSpec, type PolicyConfig, type WorkerPoolSpec } from "../manager/autoscaler/policy.js";
 import { registry } from "../manager/metrics.js";
 import type { StoreDefinitions } from "../storage/definitions.js";
 import { engineHooks } from "./region.js";
@@ -49,15 +51,24 @@ export interface ManagerSettings {
   stores: StoreDefinitions;
   /** engines registered at start (images by digest) */
   engines: NewEngine[];
-  /** the region's `fleet` settings, checked; the autoscaler stays off (see docs/deploy.md) */
-  fleet?: unknown;
+  /** the region's `fleet` settings: with them, the autoscaler drives the pools' groups */
+  fleet?: FleetSettings;
+  /** the autoscaler's host groups and pools, from manager.json's `pools` (present with `fleet`) */
+  autoscaler?: {
+    groups: HostGroupSpec[];
+    pools: WorkerPoolSpec[];
+    policy: Partial<PolicyConfig>;
+    intervalMs?: number;
+    /** task pools only spot (or mixed) groups serve, for which long tasks stay on spot (see autoscalerSettings) */
+    spotOnlyTaskPools: string[];
+  };
 }
 
 const CLOUDS = ["aws", "gcp", "azure"] as const;
 const BUCKET_KIND = { aws: "s3", gcp: "gcs", azure: "azure" } as const;
 // keys components/region.ts writes that the manager process has no use for
-const PASSIVE_KEYS = ["installation", "cloud", "pools", "mirror", "upstreamRegistry", "images"];
-const KNOWN_KEYS = new Set([...PASSIVE_KEYS, "region", "buckets", "engines", "fleet"]);
+const PASSIVE_KEYS = ["installation", "cloud", "mirror", "upstreamRegistry", "images"];
+const KNOWN_KEYS = new Set([...PASSIVE_KEYS, "region", "buckets", "engines", "pools", "fleet", "autoscaler"]);
 
 /** Reads and checks manager.json (what components/region.ts writes into the ConfigMap). */
 export function readManagerSettings(file: string): ManagerSettings {
@@ -136,15 +147,178 @@ export function parseManagerSettings(raw: unknown, name = "manager.json"): Manag
     });
   }
 
+  let fleet: FleetSettings | undefined;
   if (o.fleet !== undefined) {
     try {
-      parseFleetSettings(o.fleet, "fleet");
+      fleet = parseFleetSettings(o.fleet, "fleet");
     } catch (err) {
       if (err instanceof FleetConfigError) fail(err.field, err.message.replace(/^invalid configuration "[^"]*": /, ""));
       throw err;
     }
+    // the local provider is `framefleet start`'s own coordinator processes; this process has none
+    if (fleet!.provider === "local")
+      fail("fleet.provider", `"local" is the embedded region's fleet (framefleet start); use aws, gcp, azure or simulated`);
   }
-  return { installation: o.installation as string | undefined, cloud, region, stores, engines, fleet: o.fleet };
+  if (o.autoscaler !== undefined && !fleet)
+    fail("autoscaler", "set without fleet: the autoscaler needs the fleet settings to reach the groups");
+  const autoscaler = fleet ? autoscalerSettings(o.pools, o.autoscaler, cloud, fail) : undefined;
+  return { installation: o.installation as string | undefined, cloud, region, stores, engines, fleet, autoscaler };
+}
+
+/** An instance type's capacity and prices given in the pool's configuration (components/workers InstanceShape). */
+function explicitShape(at: string, raw: unknown, fail: (field: string, why: string) => never): InstancePrice {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    fail(at, "must be { cpuMillis, memoryMb, gpus, onDemandPerHour, spotPerHour }");
+  const o = raw as Record<string, unknown>;
+  const positive = (k: string): number => {
+    const v = o[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) fail(`${at}.${k}`, `must be a positive number, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const gpus = o.gpus ?? 0;
+  if (typeof gpus !== "number" || !Number.isInteger(gpus) || gpus < 0)
+    fail(`${at}.gpus`, `must be a non-negative integer, got ${JSON.stringify(gpus)}`);
+  return {
+    // not one of the table's clouds, and not checked against the region's: the operator gave it for this region
+    cloud: "local",
+    cpuMillis: positive("cpuMillis"),
+    memoryMb: positive("memoryMb"),
+    gpus: gpus as number,
+    onDemandPerHour: positive("onDemandPerHour"),
+    spotPerHour: positive("spotPerHour"),
+  };
+}
+
+const POLICY_KEYS: Record<string, { min: number; max?: number }> = {
+  highOccupancy: { min: 0, max: 1 },
+  lowOccupancy: { min: 0, max: 1 },
+  scaleInCooldownMs: { min: 0 },
+  spotMaxPredictedSeconds: { min: 0 },
+  budgetPerHour: { min: 0 },
+  maxLaunchPerPass: { min: 1 },
+  expectedBootMs: { min: 0 },
+  idleReserve: { min: 0 },
+  intervalMs: { min: 100 },
+};
+
+/**
+ * The autoscaler's host groups from manager.json's `pools` (components/workers
+ * `PoolDistribution.hostGroups`). A group's shape and list price come from
+ * INSTANCE_PRICES by instance type; an unknown type is refused, since a group
+ * without a shape cannot be packed and without a price cannot be budgeted.
+ *
+ * A group that may launch several types is modelled by the smallest of them
+ * (every task the policy sends there fits whatever the cloud picks) at the
+ * dearest price (the budget cap holds whatever it picks). A `mixed` group — an
+ * AWS mixed-instances ASG or Azure priority-mix VMSS, where the cloud applies
+ * the on-demand base and share and the autoscaler only sets the size — is
+ * priced at on-demand but modelled as spot: counted as on-demand, the scheduler
+ * would hold long tasks for an on-demand host the group may never give them.
+ */
+function autoscalerSettings(
+  rawPools: unknown,
+  rawPolicy: unknown,
+  cloud: ManagerSettings["cloud"],
+  fail: (field: string, why: string) => never,
+): NonNullable<ManagerSettings["autoscaler"]> {
+  const policy: Partial<PolicyConfig> = {};
+  let intervalMs: number | undefined;
+  if (rawPolicy !== undefined) {
+    if (typeof rawPolicy !== "object" || rawPolicy === null || Array.isArray(rawPolicy)) fail("autoscaler", "must be an object");
+    for (const [k, v] of Object.entries(rawPolicy as Record<string, unknown>)) {
+      const range = POLICY_KEYS[k];
+      if (!range) fail(`autoscaler.${k}`, `not an autoscaler setting (${Object.keys(POLICY_KEYS).join(", ")})`);
+      if (typeof v !== "number" || !Number.isFinite(v) || v < range!.min || (range!.max !== undefined && v > range!.max))
+        fail(
+          `autoscaler.${k}`,
+          `must be a number from ${range!.min}${range!.max !== undefined ? ` to ${range!.max}` : ""}, got ${JSON.stringify(v)}`,
+        );
+      if (k === "intervalMs") intervalMs = v as number;
+      else (policy as Record<string, number>)[k] = v as number;
+    }
+  }
+  if (!Array.isArray(rawPools)) fail("pools", "missing: with fleet set, the autoscaler needs the pools and their host groups");
+  const groups: HostGroupSpec[] = [];
+  const pools: WorkerPoolSpec[] = [];
+  const count = (at: string, v: unknown, min = 0): number => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) fail(at, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const text = (at: string, v: unknown): string => {
+    if (typeof v !== "string" || v === "") fail(at, `missing: a name`);
+    return v as string;
+  };
+  (rawPools as unknown[]).forEach((raw, i) => {
+    const at = `pools[${i}]`;
+    if (typeof raw !== "object" || raw === null) fail(at, "must be an object");
+    const p = raw as Record<string, unknown>;
+    const name = text(`${at}.pool`, p.pool);
+    if (pools.some((x) => x.name === name)) fail(`${at}.pool`, `"${name}" is the name of an earlier pool`);
+    const kind = text(`${at}.kind`, p.kind);
+    const maxSize = count(`${at}.maxSize`, p.maxSize);
+    const onDemandBase = count(`${at}.onDemandBase`, p.onDemandBase ?? 0);
+    if (!Array.isArray(p.hostGroups))
+      fail(`${at}.hostGroups`, "missing: written by components/region.ts with each group's instance types; update the region stack");
+    const mine: HostGroupSpec[] = [];
+    (p.hostGroups as unknown[]).forEach((rg, j) => {
+      const gat = `${at}.hostGroups[${j}]`;
+      if (typeof rg !== "object" || rg === null) fail(gat, "must be an object");
+      const g = rg as Record<string, unknown>;
+      const groupName = text(`${gat}.name`, g.name);
+      if (groups.some((x) => x.name === groupName) || mine.some((x) => x.name === groupName))
+        fail(`${gat}.name`, `"${groupName}" is already a group of another pool`);
+      const capacity = g.capacityType;
+      if (capacity !== "spot" && capacity !== "on-demand" && capacity !== "mixed")
+        fail(`${gat}.capacityType`, `${JSON.stringify(capacity)} is not one of spot, on-demand, mixed`);
+      if (!Array.isArray(g.instanceTypes) || g.instanceTypes.length === 0)
+        fail(`${gat}.instanceTypes`, "missing: at least one instance type");
+      const shapes = (g.instanceTypes as unknown[]).map((rt, k) => {
+        const tat = `${gat}.instanceTypes[${k}]`;
+        const t = (typeof rt === "object" && rt !== null ? rt : {}) as Record<string, unknown>;
+        const type = text(`${tat}.type`, t.type);
+        // AWS counts a weighted ASG's desired capacity in units, the autoscaler in hosts
+        if (t.weight !== undefined && t.weight !== 1)
+          fail(`${tat}.weight`, `${JSON.stringify(t.weight)}: the autoscaler counts hosts, so each instance type must weigh 1`);
+        if (t.shape !== undefined) return { type, price: explicitShape(`${tat}.shape`, t.shape, fail) };
+        const price: InstancePrice | undefined = Object.hasOwn(INSTANCE_PRICES, type) ? INSTANCE_PRICES[type] : undefined;
+        if (!price || price.cloud === "local")
+          fail(
+            `${tat}.type`,
+            `"${type}" has no known shape and list price (runtime/manager/autoscaler/pricing.ts INSTANCE_PRICES): give the pool's instance type a shape { cpuMillis, memoryMb, gpus, onDemandPerHour, spotPerHour }`,
+          );
+        if (cloud && price!.cloud !== cloud)
+          fail(`${tat}.type`, `"${type}" is an ${price!.cloud} instance type, and the region is on ${cloud}`);
+        return { type, price: price! };
+      });
+      const exact = shapes.length === 1 && capacity !== "mixed";
+      mine.push({
+        name: groupName,
+        pool: name,
+        capacityType: capacity === "on-demand" ? "on-demand" : "spot",
+        // the cost meter prices hosts by this key when it matches; an inexact group's bound must not price real hosts
+        instanceType: exact ? shapes[0]!.type : shapes.map((x) => x.type).join("+"),
+        taskPools: [kind],
+        cpuMillis: Math.min(...shapes.map((x) => x.price.cpuMillis)),
+        memoryMb: Math.min(...shapes.map((x) => x.price.memoryMb)),
+        gpus: Math.min(...shapes.map((x) => x.price.gpus)),
+        pricePerHour: Math.max(...shapes.map((x) => (capacity === "spot" ? x.price.spotPerHour : x.price.onDemandPerHour))),
+        maxSize: count(`${gat}.maxSize`, g.maxSize),
+      });
+    });
+    groups.push(...mine);
+    // the policy keeps an on-demand base only where it chooses on-demand hosts; a mixed group's cloud keeps it itself
+    pools.push({ name, maxSize, onDemandBase: mine.some((g) => g.capacityType === "on-demand") ? onDemandBase : 0 });
+  });
+  // The scheduler keeps long tasks off spot hosts region-wide once any group is on-demand
+  // (startManager's longTasksOnDemandOnly), while the policy launches on-demand hosts only
+  // within a task's own pool: a long task whose pool has no on-demand group would wait for
+  // ever. There, no task counts as long, so long tasks run on spot as they would without any
+  // on-demand group.
+  const taskPools = [...new Set(groups.flatMap((g) => g.taskPools))];
+  const spotOnlyTaskPools = taskPools.filter((k) => !groups.some((g) => g.taskPools.includes(k) && g.capacityType === "on-demand"));
+  if (spotOnlyTaskPools.length > 0 && groups.some((g) => g.capacityType === "on-demand"))
+    policy.spotMaxPredictedSeconds = Number.POSITIVE_INFINITY;
+  return { groups, pools, policy, intervalMs, spotOnlyTaskPools };
 }
 
 function bucketStore(
@@ -286,9 +460,15 @@ export async function runManagerCommand(o: ManagerCommandOptions): Promise<Runni
   const parsedToken = bootstrap ? parseSecretToken(bootstrap, "ffjt") : undefined;
   if (bootstrap && !parsedToken)
     throw new ManagerSetupError("FRAMEFLEET_BOOTSTRAP_JOIN_TOKEN: not a join token (expected ffjt_<12 hex>_<43 base64url characters>)");
-  if (settings.fleet !== undefined)
-    o.log("autoscaler off: manager.json's pools carry no host-group capacity or price; the cloud groups scale by their own policies", {
-      fleet: settings.fleet,
+  const as = settings.autoscaler;
+  if (!settings.fleet) o.log("autoscaler off: manager.json has no fleet settings; the pools stay at the size they have");
+  else
+    o.log("autoscaler on", {
+      provider: settings.fleet.provider,
+      ...(as!.policy.spotMaxPredictedSeconds === Number.POSITIVE_INFINITY
+        ? { longTasksOnSpot: `no on-demand group serves ${as!.spotOnlyTaskPools.join(", ")}: long tasks run on spot hosts` }
+        : {}),
+      groups: as!.groups.map((g) => ({ name: g.name, pool: g.pool, instanceType: g.instanceType, capacityType: g.capacityType })),
     });
 
   const manager = await startManager({
@@ -301,6 +481,17 @@ export async function runManagerCommand(o: ManagerCommandOptions): Promise<Runni
     joinPort: o.joinPort,
     stores: settings.stores,
     engine: engineHooks,
+    ...(settings.fleet && as
+      ? {
+          autoscaler: {
+            groups: as.groups,
+            pools: as.pools,
+            policy: as.policy,
+            ...(as.intervalMs !== undefined ? { intervalMs: as.intervalMs } : {}),
+            fleet: settings.fleet,
+          },
+        }
+      : {}),
     log: o.log,
   });
   let metrics: http.Server | undefined;
