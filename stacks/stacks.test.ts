@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
 import { synthStack, inventoryTable, loadStackFiles, type RecordedResource } from "./synth/index.js";
 import { parseRegionConfig } from "./config.js";
+import { parseManagerSettings } from "../runtime/cli/manager-command.js";
 
 const EXAMPLES = "examples/stacks";
 const count = (rs: RecordedResource[], type: string) => rs.filter((r) => r.type === type).length;
@@ -154,6 +155,20 @@ describe("example stacks synthesize", () => {
     const ann = (svc.inputs.metadata as { annotations: Record<string, string> }).annotations;
     expect(ann["service.beta.kubernetes.io/azure-pip-name"]).toBeTruthy();
     expect(ann["service.beta.kubernetes.io/azure-load-balancer-resource-group"]).toBe("rg-framefleet-acme-westeurope");
+  });
+
+  it("every region example writes a manager.json the manager command accepts, with an autoscaler where the cloud has one", async () => {
+    for (const cloud of ["aws", "gcp", "azure"]) {
+      const rs = await synthStack(`${EXAMPLES}/${cloud}-region`);
+      const cm = only(rs, "kubernetes:core/v1:ConfigMap").find((c) => (c.inputs.data as Record<string, string> | undefined)?.["manager.json"]);
+      expect(cm, `${cloud}-region has the manager's ConfigMap`).toBeDefined();
+      const json = JSON.parse((cm!.inputs.data as Record<string, string>)["manager.json"]!);
+      // what the manager would refuse at start (a crash loop in the cluster) fails here instead
+      const settings = parseManagerSettings(json, `${cloud}-region manager.json`);
+      expect(settings.region).toBeTruthy();
+      if (cloud === "gcp") expect(json.fleet, "GCP writes no fleet until the provider drives regional MIGs").toBeUndefined();
+      else expect(json.fleet).toMatchObject({ provider: cloud });
+    }
   });
 
   it("customer accounts: network and pools only, dialing the remote manager", async () => {

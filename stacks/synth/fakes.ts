@@ -30,6 +30,9 @@ export function fakeState(type: string, name: string, inputs: Record<string, unk
   }
   if (pkg === "azure-native") {
     base.id = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mock-rg/providers/Microsoft.${mod}/${type.split(":")[2]}/${name}`;
+    // a blob container's id is nested under its account, as ARM returns it: the manager parses the account from it
+    if (type === "azure-native:storage:BlobContainer")
+      base.id = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${inputs.resourceGroupName ?? "mock-rg"}/providers/Microsoft.Storage/storageAccounts/${inputs.accountName ?? "mockaccount"}/blobServices/default/containers/${inputs.containerName ?? name}`;
     // azure-native's `name` output is the resource's own `<thing>Name` input when given
     const typeName = type.split(":")[2] ?? "";
     const own = `${typeName.charAt(0).toLowerCase()}${typeName.slice(1)}Name`;
