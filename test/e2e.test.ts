@@ -6,6 +6,8 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestRegion, waitFor, type TestRegion } from "./support/region.js";
 import { makeTestSource } from "../runtime/engine/testsrc.js";
+import { ApiClient } from "../runtime/cli/client.js";
+import { awaitJobEnd } from "../runtime/cli/watch.js";
 
 let region: TestRegion;
 
@@ -65,4 +67,18 @@ describe("a region end to end", () => {
     // nothing left in staging, and the fleet goes back to zero processes once idle
     await waitFor("the local fleet to retire its idle coordinator", async () => region.manager.fleet!.size() === 0, 30_000);
   });
+
+  it("a client waits for a job on its event stream, without polling, and sees a job that already ended", async () => {
+    const client = new ApiClient(region.manager.urls.http, await region.key("acme", "submitter"));
+    const job = await client.request<{ id: string }>("POST", "/v1/jobs", {
+      composition: { ...composition, output: { uri: "store://local/outputs/awaited/" } },
+    });
+    const done = await awaitJobEnd(client, job.id);
+    expect(done.state).toBe("succeeded");
+    expect(done.tasks.every((t) => t.state === "succeeded" || t.state === "skipped")).toBe(true);
+    // opened after the end: the replay from since=0 carries the terminal event
+    const again = await awaitJobEnd(client, job.id);
+    expect(again.state).toBe("succeeded");
+    await expect(awaitJobEnd(client, "00000000-0000-4000-8000-000000000000")).rejects.toThrow();
+  }, 240_000);
 });

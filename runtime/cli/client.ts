@@ -17,6 +17,24 @@ export class ApiClient {
     private readonly key: string,
   ) {}
 
+  /** An open response for a streaming endpoint (Server-Sent Events); the caller reads and cancels its body. */
+  async stream(pathname: string, signal?: AbortSignal): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(pathname, this.baseUrl), {
+        headers: { authorization: `Bearer ${this.key}`, accept: "text/event-stream" },
+        signal,
+      });
+    } catch (err) {
+      throw new Error(`cannot reach the manager at ${this.baseUrl}: ${(err as Error).message}. Is \`framefleet start\` running?`);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      throw new ApiError(res.status, text ? (JSON.parse(text) as ApiError["problem"]) : undefined);
+    }
+    return res;
+  }
+
   async request<T>(method: string, pathname: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let res: Response;
     try {

@@ -49,3 +49,46 @@ export async function watchJob(client: ApiClient, id: string, opts: { quiet?: bo
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
   }
 }
+
+const TERMINAL_EVENTS = new Set(["job.succeeded", "job.partial", "job.failed", "job.cancelled"]);
+
+/**
+ * Waits for a job to end by following its event stream rather than polling:
+ * the manager pushes `job.*` as each commits, so the wait costs the manager
+ * nothing while the job runs and ends the moment it does. The stream opens
+ * before the one GET that checks the job, and replays the job's events from
+ * `since=0`, so an end between the two is not missed.
+ */
+export async function awaitJobEnd(client: ApiClient, id: string): Promise<JobView> {
+  const ac = new AbortController();
+  const res = await client.stream(`/v1/events?jobId=${encodeURIComponent(id)}&since=0`, ac.signal);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  try {
+    // the stream of a job this key cannot see is silent, not an error: ask once, so a
+    // wrong id fails at once (404) and a job that has already ended returns at once
+    const now = await client.request<JobView>("GET", `/v1/jobs/${encodeURIComponent(id)}`);
+    if (TERMINAL.has(now.state)) return now;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the event stream for job ${id} closed before the job ended`);
+      buf += value;
+      let end: number;
+      while ((end = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        const data = block
+          .split("\n")
+          .filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).trimStart())
+          .join("\n");
+        if (!data) continue;
+        const ev = JSON.parse(data) as { type?: string };
+        if (ev.type && TERMINAL_EVENTS.has(ev.type)) return await client.request<JobView>("GET", `/v1/jobs/${id}`);
+      }
+    }
+  } finally {
+    ac.abort();
+    await reader.cancel().catch(() => {});
+  }
+}
