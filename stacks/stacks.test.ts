@@ -160,7 +160,9 @@ describe("example stacks synthesize", () => {
   it("every region example writes a manager.json the manager command accepts, with an autoscaler where the cloud has one", async () => {
     for (const cloud of ["aws", "gcp", "azure"]) {
       const rs = await synthStack(`${EXAMPLES}/${cloud}-region`);
-      const cm = only(rs, "kubernetes:core/v1:ConfigMap").find((c) => (c.inputs.data as Record<string, string> | undefined)?.["manager.json"]);
+      const cm = only(rs, "kubernetes:core/v1:ConfigMap").find(
+        (c) => (c.inputs.data as Record<string, string> | undefined)?.["manager.json"],
+      );
       expect(cm, `${cloud}-region has the manager's ConfigMap`).toBeDefined();
       const json = JSON.parse((cm!.inputs.data as Record<string, string>)["manager.json"]!);
       // what the manager would refuse at start (a crash loop in the cluster) fails here instead

@@ -51,10 +51,9 @@ const TERMINAL = ["succeeded", "failed", "partial", "cancelled"];
 // the demo ladder itself (examples/compositions/hls-dash-ladder.json: 1080p down to 240p plus AAC) on a
 // short 720p source, so the 1080p rendition is skipped as above the source, as the demo's policy says
 const ladder = {
-  ...(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "..", "examples", "compositions", "hls-dash-ladder.json"), "utf8")) as Record<
-    string,
-    unknown
-  > & { video: { renditions: Record<string, unknown>[] } & Record<string, unknown> }),
+  ...(JSON.parse(
+    fs.readFileSync(path.join(import.meta.dirname, "..", "examples", "compositions", "hls-dash-ladder.json"), "utf8"),
+  ) as Record<string, unknown> & { video: { renditions: Record<string, unknown>[] } & Record<string, unknown> }),
   input: { uri: "store://local/inputs/clip.mp4" },
   output: { uri: "store://local/outputs/ladder/" },
 };
