@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, ApiError, type Job } from "../api.js";
+import hlsDashLadder from "../../../examples/compositions/hls-dash-ladder.json";
 
 /** Factory templates: the form fills in input, output and priority; the rest comes from the template. */
 const TEMPLATES: Record<string, { label: string; make: (input: string, output: string) => Record<string, unknown> }> = {
@@ -41,59 +42,8 @@ const TEMPLATES: Record<string, { label: string; make: (input: string, output: s
   },
   "hls-dash-ladder": {
     label: "HLS + DASH ladder, 1080p to 240p (examples/compositions/hls-dash-ladder.json)",
-    make: (input, output) => ({
-      apiVersion: "framefleet/v1",
-      engine: { name: "ffmpeg", version: "5.1" },
-      hardware: "cpu",
-      input: { uri: input },
-      output: { uri: output },
-      video: {
-        codec: "h264",
-        gopSeconds: 2,
-        preset: "fast",
-        renditions: [
-          {
-            name: "1080p",
-            height: 1080,
-            profile: "high",
-            level: "4.0",
-            rateControl: { mode: "vbr", bitrateKbps: 5000, maxrateKbps: 5350, bufsizeKbits: 7500 },
-          },
-          {
-            name: "720p",
-            height: 720,
-            profile: "high",
-            level: "3.1",
-            rateControl: { mode: "vbr", bitrateKbps: 2800, maxrateKbps: 3000, bufsizeKbits: 4200 },
-          },
-          {
-            name: "480p",
-            height: 480,
-            profile: "main",
-            level: "3.0",
-            rateControl: { mode: "vbr", bitrateKbps: 1400, maxrateKbps: 1500, bufsizeKbits: 2100 },
-          },
-          {
-            name: "360p",
-            height: 360,
-            profile: "main",
-            level: "3.0",
-            rateControl: { mode: "vbr", bitrateKbps: 800, maxrateKbps: 856, bufsizeKbits: 1200 },
-          },
-          {
-            name: "240p",
-            height: 240,
-            profile: "baseline",
-            level: "3.0",
-            rateControl: { mode: "vbr", bitrateKbps: 400, maxrateKbps: 428, bufsizeKbits: 600 },
-          },
-        ],
-      },
-      audio: { renditions: [{ name: "aac-stereo", bitrateKbps: 128, channels: 2, sampleRate: 48000, language: "en", default: true }] },
-      packaging: { segmentSeconds: 4, hls: { segmentType: "fmp4" }, dash: {} },
-      thumbnails: { intervalSeconds: 5, width: 320 },
-      policy: { onRenditionFailure: "emit", maxAttempts: 3 },
-    }),
+    // the shipped example itself, bundled at build time, so the console and the demo submit the same ladder
+    make: (input, output) => ({ ...hlsDashLadder, input: { uri: input }, output: { uri: output } }),
   },
   "mp4-240p": {
     label: "MP4, 240p H.264 + AAC",
