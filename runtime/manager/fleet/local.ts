@@ -51,6 +51,11 @@ export class LocalFleet implements FleetProvider {
   private readonly members = new Map<number, Member>();
   private next = 1;
   private stopped = false;
+  // onPass is fired without awaiting after every scheduling pass, and passes can overlap: one
+  // pass at a time, the newest stats kept for the next, or two passes both see room and each start
+  // a coordinator past maxCoordinators
+  private passing = false;
+  private pendingPass: PassStats | undefined;
 
   constructor(private readonly opts: LocalFleetOptions) {
     fs.mkdirSync(opts.stateRoot, { recursive: true, mode: 0o700 });
@@ -70,6 +75,22 @@ export class LocalFleet implements FleetProvider {
 
   /** Called after each scheduling pass with what could not be placed. */
   async onPass(stats: PassStats): Promise<void> {
+    if (this.passing) {
+      this.pendingPass = stats;
+      return;
+    }
+    this.passing = true;
+    try {
+      for (let next: PassStats | undefined = stats; next; next = this.pendingPass) {
+        this.pendingPass = undefined;
+        await this.pass(next);
+      }
+    } finally {
+      this.passing = false;
+    }
+  }
+
+  private async pass(stats: PassStats): Promise<void> {
     if (this.stopped) return;
     for (const m of this.members.values()) this.learnId(m);
     // CPU may be oversubscribed by a big task (placement gives it a whole host); memory and GPUs may not
