@@ -17,6 +17,8 @@ export interface ChannelOptions {
   maxOutageMs?: number;
 }
 
+const AUDIT_BATCH_MS = 100;
+
 const FINAL_CODES = new Set([
   grpc.status.FAILED_PRECONDITION,
   grpc.status.PERMISSION_DENIED,
@@ -29,6 +31,9 @@ export class ReportChannel {
   private stream: grpc.ClientWritableStream<WorkerMessage> | undefined;
   /** audit records must reach the manager: kept until a result is acknowledged */
   private readonly durable: WorkerMessage[] = [];
+  /** audit records not yet written to the current stream (sent together: see audit()) */
+  private unsent: WorkerMessage[] = [];
+  private auditTimer: NodeJS.Timeout | undefined;
   private result: WorkerMessage | undefined;
   private done: ((r: { accepted: boolean; reason: string }) => void) | undefined;
   private finished = false;
@@ -57,6 +62,7 @@ export class ReportChannel {
     this.stream = stream;
     stream.write({ attach: this.opts.attach });
     // a new stream starts from nothing on the manager's side: replay what must not be lost
+    this.unsent = [];
     for (const m of this.durable) stream.write(m);
     if (this.result) {
       stream.write(this.result);
@@ -95,14 +101,30 @@ export class ReportChannel {
   }
 
   progress(fraction: number, detail: string): void {
+    this.sendAudit();
     // progress is advisory: dropped while disconnected
     this.stream?.write({ progress: { fraction, detail } });
   }
 
+  /**
+   * Records go out together, at most AUDIT_BATCH_MS after the first (or with the next
+   * progress or the result, whichever is sooner): a task writes its output hashes one by
+   * one, and the manager writes what arrives together as one statement and one event burst.
+   */
   audit(kind: string, dataJson: string): void {
     const m: WorkerMessage = { audit: { kind, dataJson } };
     this.durable.push(m);
-    this.stream?.write(m);
+    this.unsent.push(m);
+    this.auditTimer ??= setTimeout(() => this.sendAudit(), AUDIT_BATCH_MS);
+  }
+
+  private sendAudit(): void {
+    if (this.auditTimer) clearTimeout(this.auditTimer);
+    this.auditTimer = undefined;
+    const batch = this.unsent;
+    this.unsent = [];
+    // while disconnected they wait in `durable`, which open() replays
+    for (const m of batch) this.stream?.write(m);
   }
 
   /** Sends the result and waits until the manager acknowledged (or refused) it. */
@@ -110,6 +132,7 @@ export class ReportChannel {
     this.result = { result };
     const p = new Promise<{ accepted: boolean; reason: string }>((r) => (this.done = r));
     if (this.finished) return Promise.resolve({ accepted: false, reason: "refused earlier" });
+    this.sendAudit();
     if (this.stream) {
       this.stream.write(this.result);
       this.stream.end();
@@ -120,12 +143,14 @@ export class ReportChannel {
   private finish(r: { accepted: boolean; reason: string }): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.auditTimer) clearTimeout(this.auditTimer);
     this.client.close();
     this.done?.(r);
   }
 
   close(): void {
     this.finished = true;
+    if (this.auditTimer) clearTimeout(this.auditTimer);
     this.stream?.cancel();
     this.client.close();
   }

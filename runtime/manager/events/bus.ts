@@ -11,11 +11,24 @@
 // reads the same rows. A poll every `pollMs` covers a lost notification (the
 // listening connection dropped and reconnected).
 import { eventsSequenced, outputMediaSeconds } from "./metrics.js";
-import { Listener, latestEventSeq, readEventsPage, sequenceEvents, type Db, type EventEnvelope } from "../store/index.js";
+import {
+  Listener,
+  hasUnsequencedEvents,
+  latestEventSeq,
+  readEventsPage,
+  sequenceEvents,
+  type Db,
+  type EventEnvelope,
+} from "../store/index.js";
 import { outputUsage } from "../store/usage.js";
 import { tierOf } from "../autoscaler/pricing.js";
 
+import { CoalescedRun } from "./coalesced-run.js";
+
 export type { EventEnvelope } from "../store/index.js";
+
+const SEQUENCE_GAP_MS = 25;
+const SEQUENCE_BATCH = 5000;
 
 /** The events a cursor missed were pruned (retention): the stream goes on after `to`. */
 export interface ResetNotice {
@@ -120,8 +133,19 @@ export class EventBus {
   private readonly subs = new Map<string, Set<Sub>>();
   private readonly listener: Listener;
   private timer: NodeJS.Timeout | undefined;
-  private sequencing: Promise<void> | undefined;
-  private sequenceAgain = false;
+  // one NOTIFY arrives per committed statement that wrote events (a worker's audit
+  // records come one by one): numbering them in passes at most SEQUENCE_GAP_MS apart
+  // costs each burst one transaction, and the streams and webhooks downstream one wake-up
+  private readonly sequencer = new CoalescedRun({
+    minGapMs: SEQUENCE_GAP_MS,
+    run: async () => {
+      const moved = await sequenceEvents(this.db, SEQUENCE_BATCH);
+      if (moved.numbered > 0) eventsSequenced.inc(moved.numbered);
+      if (moved.finishedJobs.length > 0) await this.countOutputs(moved.finishedJobs);
+      return moved.numbered === SEQUENCE_BATCH;
+    },
+    onError: (err) => this.opts.log?.("event sequencer failed", { error: String(err) }),
+  });
   private readonly sequencedHandlers = new Set<(tenants: string[]) => void>();
   private stopped = false;
 
@@ -152,7 +176,7 @@ export class EventBus {
     for (const set of this.subs.values()) for (const s of set) s.closed = true;
     this.subs.clear();
     await this.listener.stop();
-    await this.sequencing?.catch(() => {});
+    await this.sequencer.stop();
   }
 
   /** Called with the tenants whose streams moved (the webhook worker listens). */
@@ -185,7 +209,11 @@ export class EventBus {
 
   private tick(): void {
     if (this.stopped) return;
-    this.sequence();
+    // the safety net for a lost notification runs every second: probe before taking the lock
+    void hasUnsequencedEvents(this.db).then(
+      (waiting) => waiting && this.sequence(),
+      (err: unknown) => this.opts.log?.("event sequencer probe failed", { error: String(err) }),
+    );
     for (const set of this.subs.values()) for (const s of set) s.pump();
     for (const fn of this.sequencedHandlers) fn([]);
   }
@@ -217,27 +245,7 @@ export class EventBus {
     }
   }
 
-  /** runs the sequencer; calls that arrive while it runs are folded into one more run */
   private sequence(): void {
-    if (this.stopped) return;
-    if (this.sequencing) {
-      this.sequenceAgain = true;
-      return;
-    }
-    this.sequencing = (async () => {
-      try {
-        do {
-          this.sequenceAgain = false;
-          const moved = await sequenceEvents(this.db);
-          if (moved.numbered > 0) eventsSequenced.inc(moved.numbered);
-          if (moved.finishedJobs.length > 0) await this.countOutputs(moved.finishedJobs);
-          if (moved.numbered === 5000) this.sequenceAgain = true;
-        } while (this.sequenceAgain && !this.stopped);
-      } catch (err) {
-        if (!this.stopped) this.opts.log?.("event sequencer failed", { error: String(err) });
-      } finally {
-        this.sequencing = undefined;
-      }
-    })();
+    this.sequencer.kick();
   }
 }

@@ -247,6 +247,46 @@ describe("worker reports", () => {
     expect(settled).toContain(jobId);
   });
 
+  it("writes a burst of audit records in the order sent, and none once the lease has moved on", async () => {
+    const { jobId, lease } = await leasedTask();
+    const creds = credsFor({ kind: "task", region, taskId: lease.id, attempt: lease.attempt });
+    const attach = { attach: { taskId: lease.id, attempt: lease.attempt, epoch: String(lease.epoch) } };
+    const burst = Array.from({ length: 12 }, (_, i) => ({ audit: { kind: "output.sha256", dataJson: JSON.stringify({ n: i }) } }));
+    const r = await report(creds, [attach, ...burst, { result: { outcome: "SUCCEEDED", resultJson: "{}" } }]);
+    expect(r.err).toBeNull();
+    const rows = await db.query<{ kind: string; n: number; attempt: number }>(
+      "SELECT kind, (data->>'n')::int AS n, attempt FROM audit WHERE job_id = $1 AND kind = 'output.sha256' ORDER BY id",
+      [jobId],
+    );
+    expect(rows.rows.map((x) => x.n)).toEqual(burst.map((_, i) => i));
+    expect(rows.rows.every((x) => x.attempt === lease.attempt)).toBe(true);
+
+    // the same worker, after its lease was taken away (its host was declared lost)
+    const other = await leasedTask();
+    const otherCreds = credsFor({ kind: "task", region, taskId: other.lease.id, attempt: other.lease.attempt });
+    const otherAttach = { attach: { taskId: other.lease.id, attempt: other.lease.attempt, epoch: String(other.lease.epoch) } };
+    const client = workerClient(otherCreds);
+    const refused = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = client.Report((err) => {
+        client.close();
+        resolve(err);
+      });
+      call.on("error", () => {});
+      call.write(otherAttach);
+      call.write({ progress: { fraction: 0.1 } });
+      // the attach is written once the progress is: move the lease on, then send the records
+      void waitForStarted(other.lease.id).then(async () => {
+        await db.query("UPDATE tasks SET state = 'ready', epoch = epoch + 1, coordinator_id = NULL WHERE id = $1", [other.lease.id]);
+        for (const m of burst) call.write(m);
+        call.end();
+      });
+    });
+    expect(refused?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(refused?.details).toMatch(/stale lease epoch/);
+    const none = await db.query("SELECT 1 FROM audit WHERE task_id = $1 AND kind = 'output.sha256'", [other.lease.id]);
+    expect(none.rowCount).toBe(0);
+  });
+
   it("refuses a coordinator's certificate reporting on a task", async () => {
     const { lease, coordinatorId } = await leasedTask();
     const r = await report(credsFor({ kind: "coordinator", region, id: coordinatorId }), [
@@ -312,4 +352,12 @@ describe("worker reports", () => {
 async function currentState(taskId: string): Promise<string> {
   const r = await db.query<{ state: string }>("SELECT state FROM tasks WHERE id = $1", [taskId]);
   return r.rows[0]!.state;
+}
+
+async function waitForStarted(taskId: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await currentState(taskId)) === "running") return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`task ${taskId} never started`);
 }

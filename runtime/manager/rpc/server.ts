@@ -13,7 +13,7 @@ import type {
 } from "../../proto/index.js";
 import type { Json } from "../../engine/types.js";
 import {
-  appendAudit,
+  appendAttemptAudit,
   assignmentsByEpoch,
   currentLease,
   finishAttempt,
@@ -487,7 +487,24 @@ export class RpcServer {
           done = true;
           callback(toStatus(err));
         };
+        // audit records arrive one message each, often in bursts (a task's output hashes):
+        // those that arrive before the queue reaches them are written as one statement
+        const pendingAudit: { kind: string; dataJson: string }[] = [];
+        const flushAudit = async () => {
+          if (done) return;
+          if (!attached)
+            throw new RpcAuthError(grpc.status.FAILED_PRECONDITION, "the first worker message must attach to its task attempt");
+          const batch = pendingAudit.splice(0).map((a) => ({ kind: a.kind, data: parseJson(a.dataJson) }));
+          if ((await appendAttemptAudit(this.deps.db, attached, batch)) === "stale")
+            throw new RpcAuthError(grpc.status.FAILED_PRECONDITION, "stale lease epoch: this attempt is no longer current");
+        };
         call.on("data", (msg: WorkerMessage__Output) => {
+          if (msg.audit) {
+            pendingAudit.push({ kind: msg.audit.kind, dataJson: msg.audit.dataJson });
+            // one flush queued at a time: it takes every record that arrived before it runs
+            if (pendingAudit.length === 1) queue(flushAudit).catch(fail);
+            return;
+          }
           queue(async () => {
             if (done) return;
             if (msg.attach) {
@@ -511,17 +528,6 @@ export class RpcServer {
               const r = await recordProgress(this.deps.db, attached, msg.progress.fraction, msg.progress.detail || null);
               if (r === "stale")
                 throw new RpcAuthError(grpc.status.FAILED_PRECONDITION, "stale lease epoch: this attempt is no longer current");
-            } else if (msg.audit) {
-              if (!(await currentLease(this.deps.db, attached)))
-                throw new RpcAuthError(grpc.status.FAILED_PRECONDITION, "stale lease epoch: this attempt is no longer current");
-              await appendAudit(this.deps.db, {
-                tenant: attached.tenant,
-                jobId: attached.jobId,
-                taskId: attached.taskId,
-                attempt: attached.attempt,
-                kind: msg.audit.kind,
-                data: parseJson(msg.audit.dataJson),
-              });
             } else if (msg.result) {
               const outcome = outcomeOf(msg.result.outcome);
               const r = await this.finisher.finish({

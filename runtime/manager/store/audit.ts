@@ -53,6 +53,28 @@ export async function appendAuditBatch(db: Queryable, rows: AuditInput[]): Promi
   );
 }
 
+/**
+ * A worker's audit records for its attempt, written only while that attempt holds
+ * the current lease (one statement: the check and the insert see the same row).
+ * Returns "stale" and writes nothing when the lease has moved on.
+ */
+export async function appendAttemptAudit(
+  db: Queryable,
+  ref: { taskId: string; epoch: number },
+  records: { kind: string; data: Json }[],
+): Promise<"ok" | "stale"> {
+  if (records.length === 0) return "ok";
+  const r = await db.query(
+    `INSERT INTO audit (tenant, job_id, task_id, attempt, kind, data)
+     SELECT t.tenant, t.job_id, t.id, t.attempt, r.e->>'kind', r.e->'data'
+     FROM tasks t, jsonb_array_elements($3::jsonb) WITH ORDINALITY AS r(e, ord)
+     WHERE t.id = $1 AND t.epoch = $2 AND t.state IN ('leased', 'running')
+     ORDER BY r.ord`,
+    [ref.taskId, ref.epoch, JSON.stringify(records)],
+  );
+  return r.rowCount === records.length ? "ok" : "stale";
+}
+
 export async function listAudit(
   db: Queryable,
   tenant: string,

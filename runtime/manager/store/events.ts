@@ -74,6 +74,12 @@ export async function sequenceEvents(
   });
 }
 
+/** Whether any committed event waits for a number: one index probe, no lock, no transaction. */
+export async function hasUnsequencedEvents(db: Queryable): Promise<boolean> {
+  const r = await db.query<{ waiting: boolean }>("SELECT EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) AS waiting");
+  return r.rows[0]?.waiting ?? false;
+}
+
 export interface ReadEventsOptions {
   afterSeq: number;
   jobId?: string | null;

@@ -24,6 +24,9 @@ import type { EventBus } from "../events/bus.js";
 import { checkEndpointUrl, guardedLookup } from "./address.js";
 import { SIGNATURE_HEADER, signatureHeader } from "./sign.js";
 import { webhookAttempts, webhookAttemptSeconds } from "../events/metrics.js";
+import { CoalescedRun } from "../events/coalesced-run.js";
+
+const KICK_GAP_MS = 500;
 
 export interface WebhookSettings {
   /** operator's allowance: endpoints on loopback / private / link-local addresses (default false) */
@@ -133,8 +136,13 @@ export class WebhookWorker {
   private readonly lanes = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  // every sequenced burst of events wakes the worker; a pass at most every
+  // KICK_GAP_MS keeps a busy region from paying two queries per event
+  private readonly pass = new CoalescedRun({
+    minGapMs: KICK_GAP_MS,
+    run: () => this.fanOut(),
+    onError: (err) => this.opts.log?.("webhook worker pass failed", { error: String(err) }),
+  });
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
 
@@ -166,35 +174,23 @@ export class WebhookWorker {
     this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
     this.abort.abort();
-    await this.running?.catch(() => {});
+    await this.pass.stop();
     await Promise.allSettled([...this.lanes.values()]);
   }
 
   /** fan out new events and start lanes for due endpoints; calls during a run fold into one more run */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
+    this.pass.kick();
+  }
+
+  private async fanOut(): Promise<void> {
+    await fanOutWebhookDeliveries(this.opts.db);
+    const { due } = await dueWebhookEndpoints(this.opts.db);
+    for (const endpointId of due) {
+      if (this.lanes.has(endpointId) || this.lanes.size >= this.s.maxLanes || this.stopped) continue;
+      const lane = this.lane(endpointId).finally(() => this.lanes.delete(endpointId));
+      this.lanes.set(endpointId, lane);
     }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await fanOutWebhookDeliveries(this.opts.db);
-          const { due } = await dueWebhookEndpoints(this.opts.db);
-          for (const endpointId of due) {
-            if (this.lanes.has(endpointId) || this.lanes.size >= this.s.maxLanes || this.stopped) continue;
-            const lane = this.lane(endpointId).finally(() => this.lanes.delete(endpointId));
-            this.lanes.set(endpointId, lane);
-          }
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        if (!this.stopped) this.opts.log?.("webhook worker pass failed", { error: String(err) });
-      } finally {
-        this.running = undefined;
-      }
-    })();
   }
 
   private async lane(endpointId: string): Promise<void> {
