@@ -12,7 +12,6 @@ import type { Json } from "../engine/types.js";
 import { discoverCapacity, type HostCapacity } from "./capacity.js";
 import { join, loadCredentials, saveCredentials, type CoordinatorCredentials } from "./credentials.js";
 import { WorkerLauncher, type WorkerExit } from "./launcher.js";
-import { KeyPool } from "./key-pool.js";
 import { findContainerCli, type ContainerCli } from "../worker/container-cli.js";
 
 export interface CoordinatorConfig {
@@ -63,8 +62,6 @@ export class Coordinator {
   /** attempts assigned but whose worker has not started yet */
   private readonly starting = new Map<string, { taskId: string; attempt: number; epoch: string }>();
   readonly ready: Promise<void>;
-  /** task keys made ahead of time: RSA key generation is the slowest step of starting a task */
-  private readonly keys = new KeyPool(2);
   private markReady!: () => void;
 
   constructor(private readonly cfg: CoordinatorConfig) {
@@ -268,7 +265,8 @@ export class Coordinator {
     if (this.launcher.has(ref.epoch) || this.starting.has(ref.epoch)) return;
     this.starting.set(ref.epoch, ref);
     // the task's key is made here and never leaves this host
-    const { keyPem, csrPem } = await this.keys.take();
+    // a fresh key per attempt (EC P-256: well under a millisecond to make), never reused
+    const { keyPem, csrPem } = await generateKeyAndCsrAsync({ commonName: "framefleet-task" });
     const cert = await new Promise<{ certPem: string; chainPem: string; error: string }>((resolve) => {
       this.pendingCerts.set(ref.epoch, resolve);
       this.send({ certificateRequest: { task: ref, csrPem } });

@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, X509Certificate, type KeyObject } from "node:crypto";
 import forge from "node-forge";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -19,6 +19,85 @@ let eu: CertificateAuthority;
 let otherRoot: CertificateAuthority;
 let otherEu: CertificateAuthority;
 const coordinator = { kind: "coordinator", region: "eu", id: "c1" } as const;
+
+// forge's certificate parser reads RSA keys only: these read EC leaves at the ASN.1 level
+const OPAQUE_BIT_STRINGS = { decodeBitStrings: false } as unknown as boolean;
+
+function derOf(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+}
+
+/** The certificate's extensions as forge decodes them (works for any key type). */
+function extensionsOf(pem: string): Record<string, Record<string, unknown>> {
+  const tbs = (forge.asn1.fromDer(derOf(pem).toString("binary"), OPAQUE_BIT_STRINGS).value as forge.asn1.Asn1[])[0]!;
+  const exts = (tbs.value as forge.asn1.Asn1[]).find((p) => p.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && p.type === 3)!;
+  const decoded = (
+    forge.pki as unknown as { certificateExtensionsFromAsn1(e: forge.asn1.Asn1): Record<string, unknown>[] }
+  ).certificateExtensionsFromAsn1(exts);
+  return Object.fromEntries(decoded.map((e) => [e.name as string, e]));
+}
+
+function ski(pem: string): string {
+  return extensionsOf(pem).subjectKeyIdentifier!.subjectKeyIdentifier as string;
+}
+
+function aki(pem: string): string {
+  const keyId = (forge.asn1.fromDer(extensionsOf(pem).authorityKeyIdentifier!.value as string).value as forge.asn1.Asn1[])[0]!;
+  return forge.util.bytesToHex(keyId.value as string);
+}
+
+/** RFC 5280 method 1: SHA-1 of the subjectPublicKey BIT STRING (without its unused-bits byte). */
+function keyBitsSha1(key: KeyObject): string {
+  const spki = forge.asn1.fromDer(key.export({ type: "spki", format: "der" }).toString("binary"), OPAQUE_BIT_STRINGS);
+  const bits = (spki.value as forge.asn1.Asn1[])[1]!.value as string;
+  return createHash("sha1")
+    .update(Buffer.from(bits.slice(1), "binary"))
+    .digest("hex");
+}
+
+/** The parts of a CSR: [CertificationRequestInfo, signatureAlgorithm, signature]. */
+function csrParts(csrPem: string): forge.asn1.Asn1[] {
+  return forge.asn1.fromDer(derOf(csrPem).toString("binary"), OPAQUE_BIT_STRINGS).value as forge.asn1.Asn1[];
+}
+
+function csrPublicKey(csrPem: string): KeyObject {
+  const spki = (csrParts(csrPem)[0]!.value as forge.asn1.Asn1[])[2]!;
+  return createPublicKey({ key: Buffer.from(forge.asn1.toDer(spki).getBytes(), "binary"), format: "der", type: "spki" });
+}
+
+function toCsrPem(parts: forge.asn1.Asn1[]): string {
+  const csr = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, parts);
+  return forge.pem.encode({ type: "CERTIFICATE REQUEST", body: forge.asn1.toDer(csr).getBytes() });
+}
+
+/** A CSR for any key, signed with `signer` (default: the key's own) under `signatureOid`. */
+function handMadeCsr(
+  keys: { publicKey: KeyObject; privateKey: KeyObject },
+  hash: string | null,
+  signatureOid: string,
+  signer: KeyObject = keys.privateKey,
+): string {
+  const { asn1 } = forge;
+  const { UNIVERSAL, CONTEXT_SPECIFIC } = asn1.Class;
+  const spki = asn1.fromDer(keys.publicKey.export({ type: "spki", format: "der" }).toString("binary"), OPAQUE_BIT_STRINGS);
+  const info = asn1.create(UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(UNIVERSAL, asn1.Type.INTEGER, false, "\x00"),
+    asn1.create(UNIVERSAL, asn1.Type.SEQUENCE, true, []), // empty subject
+    spki,
+    asn1.create(CONTEXT_SPECIFIC, 0, true, []),
+  ]);
+  const signature = sign(hash, Buffer.from(asn1.toDer(info).getBytes(), "binary"), signer);
+  return toCsrPem([
+    info,
+    asn1.create(UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(signatureOid).getBytes()),
+    ]),
+    asn1.create(UNIVERSAL, asn1.Type.BITSTRING, false, `\x00${signature.toString("binary")}`),
+  ]);
+}
+
+const ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
+const ECDSA_WITH_SHA384 = "1.2.840.10045.4.3.3";
 
 beforeAll(() => {
   root = createRootCA({ commonName: "test root" });
@@ -51,14 +130,9 @@ describe("CA hierarchy", () => {
     expect(forged.getExtension("keyUsage")).toMatchObject({ critical: true, keyCertSign: true, cRLSign: true, digitalSignature: false });
     expect(forged.getExtension("nameConstraints")).toMatchObject({ critical: true });
     // AKI of the intermediate is the root's SKI (forge's keyIdentifier:true would put the intermediate's own)
-    const ski = (pem: string): string =>
-      (forge.pki.certificateFromPem(pem).getExtension("subjectKeyIdentifier") as { subjectKeyIdentifier: string }).subjectKeyIdentifier;
-    const aki = (pem: string): string => {
-      const ext = forge.pki.certificateFromPem(pem).getExtension("authorityKeyIdentifier") as { value: string };
-      const keyId = (forge.asn1.fromDer(ext.value).value as forge.asn1.Asn1[])[0]!;
-      return forge.util.bytesToHex(keyId.value as string);
-    };
     expect(ski(root.certPem)).toMatch(/^[0-9a-f]{40}$/);
+    expect(ski(root.certPem)).toBe(keyBitsSha1(new X509Certificate(root.certPem).publicKey));
+    expect(ski(eu.certPem)).toBe(keyBitsSha1(new X509Certificate(eu.certPem).publicKey));
     expect(aki(eu.certPem)).toBe(ski(root.certPem));
     expect(ski(eu.certPem)).not.toBe(ski(root.certPem));
     const leaf = issueKeyAndCertificate(eu, { identity: coordinator, validitySeconds: 60 });
@@ -169,8 +243,8 @@ describe("signCsr", () => {
   });
 
   it("refuses a CSR for a key the requester does not hold (public key swapped, old signature)", () => {
-    const a = generateKeyAndCsr({ commonName: "a" });
-    const b = generateKeyAndCsr({ commonName: "b" });
+    const a = generateKeyAndCsr({ commonName: "a", keyType: "rsa" });
+    const b = generateKeyAndCsr({ commonName: "b", keyType: "rsa" });
     const csr = forge.pki.certificationRequestFromPem(a.csrPem);
     csr.publicKey = forge.pki.certificationRequestFromPem(b.csrPem).publicKey;
     // forge re-serialises its cached signed part unless told otherwise
@@ -182,7 +256,7 @@ describe("signCsr", () => {
   });
 
   it("refuses junk, weak keys and SHA-1 signatures", () => {
-    expect(() => signCsr(eu, "not a csr", { identity: coordinator, validitySeconds: 60 })).toThrow(/not a parsable RSA PKCS#10 CSR/);
+    expect(() => signCsr(eu, "not a csr", { identity: coordinator, validitySeconds: 60 })).toThrow(/not a parsable PKCS#10 CSR/);
     const weak = forge.pki.rsa.generateKeyPair({ bits: 1024, e: 0x10001 });
     const csr = forge.pki.createCertificationRequest();
     csr.publicKey = weak.publicKey;
@@ -191,7 +265,7 @@ describe("signCsr", () => {
     expect(() => signCsr(eu, forge.pki.certificationRequestToPem(csr), { identity: coordinator, validitySeconds: 60 })).toThrow(
       /1024 bits, at least 2048/,
     );
-    const { keyPem, csrPem } = generateKeyAndCsr({ commonName: "sha1" });
+    const { keyPem, csrPem } = generateKeyAndCsr({ commonName: "sha1", keyType: "rsa" });
     const sha1 = forge.pki.certificationRequestFromPem(csrPem);
     sha1.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha1.create());
     expect(() => signCsr(eu, forge.pki.certificationRequestToPem(sha1), { identity: coordinator, validitySeconds: 60 })).toThrow(
@@ -200,7 +274,7 @@ describe("signCsr", () => {
   });
 
   it("ignores the subject, SANs and extensions a CSR asks for: the CA decides the identity", () => {
-    const { keyPem } = generateKeyAndCsr({ commonName: "unused" });
+    const { keyPem } = generateKeyAndCsr({ commonName: "unused", keyType: "rsa" });
     const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
     const csr = forge.pki.createCertificationRequest();
     csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
@@ -233,6 +307,8 @@ describe("signCsr", () => {
     expect(cert.checkHost("evil.example.com")).toBeUndefined();
     expect(cert.ca).toBe(false);
     expect(cert.keyUsage).toEqual(["1.3.6.1.5.5.7.3.2"]);
+    // an RSA leaf may also encipher keys
+    expect(extensionsOf(issued.certPem).keyUsage).toMatchObject({ critical: true, digitalSignature: true, keyEncipherment: true });
   });
 
   it("truncates a long identity URI in the CN but keeps it whole in the SAN", () => {
@@ -357,13 +433,178 @@ describe("generateKeyAndCsr", () => {
       cpuMs.push((d.user + d.system) / 1000);
     }
     cpuMs.sort((a, b) => a - b);
-    // RSA keygen time is long-tailed (a random prime search); the median is ~100-150 ms of CPU
-    // with OpenSSL, while forge's pure-JS generation takes seconds. Bound generous to stay unflaky.
-    expect(cpuMs[3]!).toBeLessThan(500);
+    // the default is EC P-256: key generation ~0.05 ms, the whole call ~1 ms of CPU. Bound
+    // generous to stay unflaky, but far below RSA-2048 keygen (a median of ~100-150 ms).
+    expect(cpuMs[3]!).toBeLessThan(30);
     const asyncCsr = await generateKeyAndCsrAsync({ commonName: "async" });
     expect(signCsr(eu, asyncCsr.csrPem, { identity: coordinator, validitySeconds: 60 }).certPem).toContain("BEGIN CERTIFICATE");
-    const csr = forge.pki.certificationRequestFromPem(asyncCsr.csrPem);
-    expect((csr.publicKey as forge.pki.rsa.PublicKey).n.bitLength()).toBe(2048);
+    expect(csrPublicKey(asyncCsr.csrPem).asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
     expect(() => generateKeyAndCsr({ commonName: "" })).toThrow(PkiError);
+    expect(() => generateKeyAndCsr({ commonName: "x", keyType: "dsa" as "rsa" })).toThrow(/keyType must be "ec" or "rsa"/);
+  });
+
+  it("still makes RSA-2048 keys on request, in forge-readable CSRs", async () => {
+    const rsa = await generateKeyAndCsrAsync({ commonName: "async", keyType: "rsa" });
+    const csr = forge.pki.certificationRequestFromPem(rsa.csrPem);
+    expect((csr.publicKey as forge.pki.rsa.PublicKey).n.bitLength()).toBe(2048);
+    expect(csr.verify()).toBe(true);
+    expect(csr.subject.getField("CN").value).toBe("async");
+    expect(createPrivateKey(rsa.keyPem).asymmetricKeyType).toBe("rsa");
+    const issued = signCsr(eu, rsa.csrPem, { identity: coordinator, validitySeconds: 60 });
+    expect(new X509Certificate(issued.certPem).publicKey.asymmetricKeyType).toBe("rsa");
+    expect(new X509Certificate(issued.certPem).checkPrivateKey(createPrivateKey(rsa.keyPem))).toBe(true);
+    expect(verifyChain(issued.chainPem, root.certPem)).toBe(true);
+    expect(ski(issued.certPem)).toBe(keyBitsSha1(new X509Certificate(issued.certPem).publicKey));
+    expect(extensionsOf(issued.certPem).keyUsage).toMatchObject({ digitalSignature: true, keyEncipherment: true });
+    const server = issueKeyAndCertificate(eu, { identity: coordinator, validitySeconds: 60, keyType: "rsa" });
+    expect(createPrivateKey(server.keyPem).asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(new X509Certificate(server.certPem).checkPrivateKey(createPrivateKey(server.keyPem))).toBe(true);
+  });
+});
+
+describe("EC P-256 leaves", () => {
+  it("generates EC P-256 keys and a CSR signed with ecdsa-with-SHA256", () => {
+    const { keyPem, csrPem } = generateKeyAndCsr({ commonName: "c1" });
+    expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/); // PKCS#8
+    const key = createPrivateKey(keyPem);
+    expect(key.asymmetricKeyType).toBe("ec");
+    expect(key.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    const inCsr = csrPublicKey(csrPem);
+    expect(inCsr.asymmetricKeyType).toBe("ec");
+    expect(inCsr.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    expect(inCsr.export({ type: "spki", format: "der" }).equals(createPublicKey(key).export({ type: "spki", format: "der" }))).toBe(true);
+    const [, algorithm] = csrParts(csrPem);
+    const algParts = algorithm!.value as forge.asn1.Asn1[];
+    expect(algParts).toHaveLength(1); // no parameters (RFC 5758)
+    expect(forge.asn1.derToOid(algParts[0]!.value as string)).toBe(ECDSA_WITH_SHA256);
+    // forge cannot read it, which is why signCsr does not use forge's CSR parser
+    expect(() => forge.pki.certificationRequestFromPem(csrPem)).toThrow();
+  });
+
+  it("issues an EC leaf that chains to the root, with SKI from its key, AKI from the intermediate, digitalSignature only", () => {
+    const { keyPem, csrPem } = generateKeyAndCsr({ commonName: "c1" });
+    const issued = signCsr(eu, csrPem, { identity: coordinator, validitySeconds: 3600 });
+    const cert = new X509Certificate(issued.certPem);
+    const intermediate = new X509Certificate(eu.certPem);
+    expect(cert.publicKey.asymmetricKeyType).toBe("ec");
+    expect(cert.publicKey.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    expect(cert.checkPrivateKey(createPrivateKey(keyPem))).toBe(true);
+    expect(cert.checkIssued(intermediate)).toBe(true);
+    expect(cert.verify(intermediate.publicKey)).toBe(true);
+    expect(cert.verify(new X509Certificate(otherEu.certPem).publicKey)).toBe(false);
+    expect(verifyChain(issued.chainPem, root.certPem)).toBe(true);
+    expect(verifyChain(issued.certPem, root.certPem, eu.certPem)).toBe(true);
+    expect(verifyChain(issued.chainPem, otherRoot.certPem)).toBe(false);
+    expect(verifyChain(issued.certPem, otherRoot.certPem, otherEu.certPem)).toBe(false);
+    expect(verifyChain(flipDerByte(issued.certPem, "CERTIFICATE", 3), root.certPem, eu.certPem)).toBe(false);
+    expect(identityOf(issued.certPem)).toEqual(coordinator);
+    expect(certificateInfo(issued.certPem).isCA).toBe(false);
+
+    expect(ski(issued.certPem)).toBe(keyBitsSha1(cert.publicKey));
+    expect(ski(issued.certPem)).toBe(keyBitsSha1(createPublicKey(createPrivateKey(keyPem))));
+    expect(aki(issued.certPem)).toBe(ski(eu.certPem));
+    const exts = extensionsOf(issued.certPem);
+    expect(exts.keyUsage).toMatchObject({ critical: true, digitalSignature: true, keyEncipherment: false, keyCertSign: false });
+    expect(exts.basicConstraints).toMatchObject({ critical: true, cA: false });
+    expect(cert.keyUsage).toEqual(["1.3.6.1.5.5.7.3.2"]);
+    // the certificate is signed by the RSA intermediate with sha256WithRSAEncryption
+    const sigAlg = (forge.asn1.fromDer(cert.raw.toString("binary"), OPAQUE_BIT_STRINGS).value as forge.asn1.Asn1[])[1]!;
+    expect(forge.asn1.derToOid((sigAlg.value as forge.asn1.Asn1[])[0]!.value as string)).toBe("1.2.840.113549.1.1.11");
+  });
+
+  it("issues EC server certificates with issueKeyAndCertificate", () => {
+    const server = issueKeyAndCertificate(eu, {
+      identity: { kind: "manager", region: "eu" },
+      validitySeconds: 600,
+      server: { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] },
+    });
+    const cert = new X509Certificate(server.certPem);
+    expect(createPrivateKey(server.keyPem).asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    expect(cert.checkPrivateKey(createPrivateKey(server.keyPem))).toBe(true);
+    expect(cert.checkHost("localhost")).toBe("localhost");
+    expect(verifyChain(server.chainPem, root.certPem)).toBe(true);
+    expect(extensionsOf(server.certPem).keyUsage).toMatchObject({ digitalSignature: true, keyEncipherment: false });
+  });
+
+  it("refuses an EC CSR whose signature does not match its key (proof of possession)", () => {
+    const a = generateKeyAndCsr({ commonName: "a" });
+    const b = generateKeyAndCsr({ commonName: "b" });
+    // b's key in a's request, a's signature
+    const aParts = csrParts(a.csrPem);
+    (aParts[0]!.value as forge.asn1.Asn1[])[2] = (csrParts(b.csrPem)[0]!.value as forge.asn1.Asn1[])[2]!;
+    const swapped = toCsrPem(aParts);
+    expect(csrPublicKey(swapped).export({ type: "spki", format: "der" })).toEqual(
+      csrPublicKey(b.csrPem).export({ type: "spki", format: "der" }),
+    );
+    expect(() => signCsr(eu, swapped, { identity: coordinator, validitySeconds: 60 })).toThrow(/signature does not verify/);
+    // signed by another key altogether
+    const keys = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    const other = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    expect(() =>
+      signCsr(eu, handMadeCsr(keys, "sha256", ECDSA_WITH_SHA256, other.privateKey), { identity: coordinator, validitySeconds: 60 }),
+    ).toThrow(/signature does not verify/);
+    // the control: the same CSR signed by its own key
+    expect(() => signCsr(eu, handMadeCsr(keys, "sha256", ECDSA_WITH_SHA256), { identity: coordinator, validitySeconds: 60 })).not.toThrow();
+    // a signature that claims SHA-384 but was made over SHA-256
+    expect(() => signCsr(eu, handMadeCsr(keys, "sha256", ECDSA_WITH_SHA384), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /signature does not verify/,
+    );
+  });
+
+  it("accepts P-384 with ECDSA SHA-256/384, and refuses other curves, key types and algorithms by name", () => {
+    const p384 = generateKeyPairSync("ec", { namedCurve: "secp384r1" });
+    for (const [hash, oid] of [
+      ["sha384", ECDSA_WITH_SHA384],
+      ["sha256", ECDSA_WITH_SHA256],
+    ] as const) {
+      const issued = signCsr(eu, handMadeCsr(p384, hash, oid), { identity: coordinator, validitySeconds: 60 });
+      expect(new X509Certificate(issued.certPem).publicKey.asymmetricKeyDetails?.namedCurve).toBe("secp384r1");
+      expect(verifyChain(issued.chainPem, root.certPem)).toBe(true);
+    }
+    const k1 = generateKeyPairSync("ec", { namedCurve: "secp256k1" });
+    expect(() => signCsr(eu, handMadeCsr(k1, "sha256", ECDSA_WITH_SHA256), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /EC key is on curve secp256k1, only P-256 \(prime256v1\) and P-384 \(secp384r1\) are accepted/,
+    );
+    const p521 = generateKeyPairSync("ec", { namedCurve: "secp521r1" });
+    expect(() => signCsr(eu, handMadeCsr(p521, "sha512", "1.2.840.10045.4.3.4"), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /curve secp521r1/,
+    );
+    const p256 = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    expect(() => signCsr(eu, handMadeCsr(p256, "sha1", "1.2.840.10045.4.1"), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /signature algorithm 1\.2\.840\.10045\.4\.1 is not accepted for an EC key/,
+    );
+    expect(() => signCsr(eu, handMadeCsr(p256, "sha256", "1.2.840.113549.1.1.11"), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /signature algorithm 1\.2\.840\.113549\.1\.1\.11 is not accepted for an EC key/,
+    );
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    expect(() => signCsr(eu, handMadeCsr(rsa, "sha256", ECDSA_WITH_SHA256), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /signature algorithm 1\.2\.840\.10045\.4\.3\.2 is not accepted for an RSA key/,
+    );
+    const ed = generateKeyPairSync("ed25519");
+    expect(() => signCsr(eu, handMadeCsr(ed, null, "1.3.101.112"), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /CSR key type ed25519 is not accepted/,
+    );
+  });
+
+  it("still refuses an RSA-1024 CSR", () => {
+    const weak = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    expect(() => signCsr(eu, handMadeCsr(weak, "sha256", "1.2.840.113549.1.1.11"), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /CSR key is 1024 bits, at least 2048 required/,
+    );
+  });
+
+  it("refuses malformed DER around a valid key", () => {
+    const { csrPem } = generateKeyAndCsr({ commonName: "c1" });
+    const der = derOf(csrPem);
+    const pem = (body: Buffer): string => forge.pem.encode({ type: "CERTIFICATE REQUEST", body: body.toString("binary") });
+    expect(() => signCsr(eu, pem(der.subarray(0, der.length - 1)), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /not a parsable PKCS#10 CSR/,
+    );
+    expect(() => signCsr(eu, pem(Buffer.concat([der, Buffer.from([0])])), { identity: coordinator, validitySeconds: 60 })).toThrow(
+      /not a parsable PKCS#10 CSR/,
+    );
+    expect(() =>
+      signCsr(eu, csrPem.replace(/CERTIFICATE REQUEST/g, "CERTIFICATE"), { identity: coordinator, validitySeconds: 60 }),
+    ).toThrow(/no PEM CERTIFICATE REQUEST block/);
   });
 });

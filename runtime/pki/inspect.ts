@@ -72,6 +72,31 @@ function selfSigned(cert: X509Certificate): boolean {
 
 const MAX_DEPTH = 4;
 
+// forge's fromDer takes an options object at runtime; its typings only know the old boolean
+// form. BIT STRINGs left opaque re-encode to the very same bytes.
+const EXACT_DER = { strict: true, parseAllBytes: true, decodeBitStrings: false } as unknown as boolean;
+/** stands in for a key forge cannot read (EC leaves); it never verifies anything */
+const STAND_IN_SPKI = forge.pki.publicKeyToAsn1(forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger("1"), new forge.jsbn.BigInteger("1")));
+
+/**
+ * forge's view of a certificate for path validation. forge reads RSA keys only, so any other
+ * subject key (EC leaves) is replaced by a stand-in, while the certificate keeps the
+ * TBSCertificate its issuer signed: forge still checks the issuer's signature over the real
+ * bytes. The stand-in would only matter if this certificate signed another, and only CAs do,
+ * which are RSA (one that is not fails forge's check, hence verifyChain, as it should).
+ */
+function forgeCertificate(cert: X509Certificate): forge.pki.Certificate {
+  if (cert.publicKey.asymmetricKeyType === "rsa") return forge.pki.certificateFromPem(cert.toString());
+  const der = cert.raw.toString("binary");
+  const signedTbs = (forge.asn1.fromDer(der, EXACT_DER).value as forge.asn1.Asn1[])[0]!;
+  const obj = forge.asn1.fromDer(der); // forge's own options, as certificateFromPem uses
+  const parts = (obj.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+  parts[parts[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 6 : 5] = STAND_IN_SPKI; // after the [0] version, if any
+  const out = forge.pki.certificateFromAsn1(obj);
+  out.tbsCertificate = signedTbs; // what forge digests to check the issuer's signature
+  return out;
+}
+
 /**
  * Whether the first certificate of `leafPem` chains to `trustedRootPem` at `now`, through
  * certificates from the rest of `leafPem` (so an IssuedCertificate.chainPem works as is)
@@ -116,7 +141,7 @@ export function verifyChain(leafPem: string, trustedRootPem: string, intermediat
   // 2. forge: RFC 5280 constraints over the same path
   try {
     const store = forge.pki.createCaStore([root.toString()]);
-    const chain = path.map((c) => forge.pki.certificateFromPem(c.toString()));
+    const chain = path.map(forgeCertificate);
     return forge.pki.verifyCertificateChain(store, chain, { validityCheckDate: now }) === true;
   } catch {
     return false;

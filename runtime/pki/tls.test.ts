@@ -2,7 +2,7 @@
 // configures it: the server trusts only the root, requires a client certificate and
 // rejects unauthorized peers; clients present leaf + intermediate.
 
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,8 @@ interface Outcome {
 
 let root: CertificateAuthority;
 let eu: CertificateAuthority;
+let managerCertPem: string;
+let managerKeyPem: string;
 let server: tls.Server;
 let port: number;
 /** same certificate and trust, but rejectUnauthorized false: it tells the client why OpenSSL refused it */
@@ -35,6 +37,8 @@ beforeAll(async () => {
     validitySeconds: 3600,
     server: { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] },
   });
+  managerCertPem = manager.certPem;
+  managerKeyPem = manager.keyPem;
   server = tls.createServer(
     { key: manager.keyPem, cert: manager.chainPem, ca: root.certPem, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" },
     (socket) => {
@@ -93,12 +97,25 @@ async function lastServerError(before: number): Promise<string> {
 describe("mutual TLS with node:tls", () => {
   it("accepts a coordinator presenting its signCsr chain, and the server reads its identity from peer.raw", async () => {
     const { keyPem, csrPem } = generateKeyAndCsr({ commonName: "c7" });
+    // the default leaf keys on both sides are EC P-256
+    for (const pem of [keyPem, managerKeyPem]) expect(createPrivateKey(pem).asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    expect(new X509Certificate(managerCertPem).publicKey.asymmetricKeyType).toBe("ec");
     const issued = signCsr(eu, csrPem, { identity: { kind: "coordinator", region: "eu", id: "c7" }, validitySeconds: 600 });
     const before = seenIdentities.length;
     const outcome = await connect({ key: keyPem, cert: issued.chainPem });
     expect(outcome.error).toBeUndefined();
     expect(outcome.reply).toBe('hello {"kind":"coordinator","region":"eu","id":"c7"} authorized=true');
     expect(seenIdentities.slice(before)).toEqual([{ kind: "coordinator", region: "eu", id: "c7" }]);
+  });
+
+  it("accepts an RSA client key against the EC server key", async () => {
+    const { keyPem, csrPem } = generateKeyAndCsr({ commonName: "r1", keyType: "rsa" });
+    const issued = signCsr(eu, csrPem, { identity: { kind: "coordinator", region: "eu", id: "r1" }, validitySeconds: 600 });
+    expect(new X509Certificate(issued.certPem).publicKey.asymmetricKeyType).toBe("rsa");
+    for (const maxVersion of ["TLSv1.3", "TLSv1.2"] as const) {
+      const outcome = await connect({ key: keyPem, cert: issued.chainPem, maxVersion });
+      expect(outcome.reply).toBe('hello {"kind":"coordinator","region":"eu","id":"r1"} authorized=true');
+    }
   });
 
   it("works over TLS 1.2 too", async () => {
