@@ -9,6 +9,7 @@ import { loadProto } from "../proto/index.js";
 import type { CoordinatorClient, CoordinatorMessage, ManagerMessage__Output } from "../proto/index.js";
 import { generateKeyAndCsrAsync, needsRotation } from "../pki/index.js";
 import type { Json } from "../engine/types.js";
+import { discoverEngines, type DiscoveredEngine } from "../engine/discover.js";
 import { discoverCapacity, type HostCapacity } from "./capacity.js";
 import { join, loadCredentials, saveCredentials, type CoordinatorCredentials } from "./credentials.js";
 import { WorkerLauncher, type WorkerExit } from "./launcher.js";
@@ -264,8 +265,7 @@ export class Coordinator {
     }
     if (this.launcher.has(ref.epoch) || this.starting.has(ref.epoch)) return;
     this.starting.set(ref.epoch, ref);
-    // the task's key is made here and never leaves this host
-    // a fresh key per attempt (EC P-256: well under a millisecond to make), never reused
+    // the task's key is made here, fresh per attempt (EC P-256: well under a millisecond), and never leaves this host
     const { keyPem, csrPem } = await generateKeyAndCsrAsync({ commonName: "framefleet-task" });
     const cert = await new Promise<{ certPem: string; chainPem: string; error: string }>((resolve) => {
       this.pendingCerts.set(ref.epoch, resolve);
@@ -277,6 +277,7 @@ export class Coordinator {
       this.send({ taskEvent: { task: ref, kind: "REJECTED", reason: `no task certificate: ${cert.error}` } });
       return;
     }
+    const hostEngine = this.cfg.runner === "container" ? undefined : await this.hostEngine();
     const hostMb = this.capacity!.memoryMb;
     const limit = this.cfg.memoryLimitMb ?? Math.floor(hostMb * (this.cfg.memoryFraction ?? 0.75));
     this.launcher.launch(
@@ -301,6 +302,7 @@ export class Coordinator {
         ffmpegPath: this.cfg.ffmpegPath,
         ffprobePath: this.cfg.ffprobePath,
         runner: this.cfg.runner ?? "process",
+        hostEngine,
         requirements: { cpuMillis: a.cpuMillis, memoryMb: Number(a.memoryMb), gpus: a.gpus },
         memoryLimitMb: limit,
         // no GPU accounting per device yet: a task gets the host's first GPUs
@@ -309,6 +311,15 @@ export class Coordinator {
       limit,
     );
     this.send({ taskEvent: { task: ref, kind: "STARTED" } });
+  }
+
+  /** this host's ffmpeg as discovered at start (cached per binary path); none if discovery fails */
+  private async hostEngine(): Promise<DiscoveredEngine | undefined> {
+    try {
+      return (await discoverEngines({ ffmpegPath: this.cfg.ffmpegPath, ffprobePath: this.cfg.ffprobePath }))[0];
+    } catch {
+      return undefined;
+    }
   }
 
   private onWorkerExit(e: WorkerExit): void {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Doc } from "./e2e-helpers.js";
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, rm, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { existsSync } from "node:fs";
 import {
+  adoptDiscoveredEngine,
   discoverEngines,
   gpuEncoderWorks,
   engineMatches,
@@ -55,6 +56,40 @@ describe("engine discovery", () => {
     const hasNvidia = existsSync("/dev/nvidia0");
     if (!hasNvidia) expect(e!.gpuEncoders).toEqual([]);
     expect(await gpuEncoderWorks(e!.ffmpegPath, "no_such_encoder")).toBe(false);
+  });
+
+  it("a worker adopts its coordinator's discovery while the binary is the file that was hashed, and discovers again once it is not", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "ff-adopt-"));
+    try {
+      // a private copy of the host's ffmpeg, so the test can change it
+      const [host] = await discoverEngines();
+      const ffmpegPath = path.join(dir, "ffmpeg");
+      await copyFile(host!.ffmpegPath, ffmpegPath);
+      const [real] = await discoverEngines({ ffmpegPath, ffprobePath: host!.ffprobePath });
+      expect(real!.binarySha256).toBe(host!.binarySha256);
+      expect(real!.binaryFingerprint).not.toBe(host!.binaryFingerprint); // another inode
+
+      // what a coordinator hands over (under a cache key of its own: another ffprobe path),
+      // told apart from a real probe by its version
+      const otherProbe = path.join(dir, "ffprobe");
+      await copyFile(host!.ffprobePath, otherProbe);
+      const handed = { ...real!, ffprobePath: otherProbe, version: "0.0.1-handed" };
+      expect(await adoptDiscoveredEngine(handed)).toBe(true);
+      expect((await discoverEngines({ ffmpegPath, ffprobePath: otherProbe }))[0]!.version).toBe("0.0.1-handed");
+
+      // the binary changes (an upgrade in place): the fingerprint no longer matches
+      const third = path.join(dir, "ffprobe3");
+      await copyFile(host!.ffprobePath, third);
+      await utimes(ffmpegPath, new Date(), new Date(Date.now() - 86_400_000));
+      expect(await adoptDiscoveredEngine({ ...handed, ffprobePath: third })).toBe(false);
+      const rediscovered = (await discoverEngines({ ffmpegPath, ffprobePath: third }))[0]!;
+      expect(rediscovered.version).toBe(host!.version);
+      expect(rediscovered.binarySha256).toBe(host!.binarySha256);
+      expect(await adoptDiscoveredEngine({ ...handed, binaryFingerprint: "" })).toBe(false);
+      expect(await adoptDiscoveredEngine({ ...handed, ffmpegPath: path.join(dir, "gone") })).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("names what is missing", async () => {

@@ -1,7 +1,7 @@
 // Which engines this host offers: the coordinator reports them as capacity, the
 // scheduler matches a job's pin against them, and every task audits the one it ran.
 
-import { access, realpath } from "node:fs/promises";
+import { access, realpath, stat } from "node:fs/promises";
 import { constants } from "node:fs";
 import path from "node:path";
 import type { EnginePin } from "./types.js";
@@ -22,6 +22,12 @@ export interface DiscoveredEngine {
    */
   gpuEncoders: string[];
   binarySha256: string;
+  /**
+   * The file binarySha256 was taken of, as the filesystem knows it (device, inode, size,
+   * mtime, ctime of the real path): another process on the host can tell from one stat
+   * whether that digest still describes the binary (see adoptDiscoveredEngine).
+   */
+  binaryFingerprint: string;
   ffmpegPath: string;
   ffprobePath: string;
 }
@@ -137,14 +143,22 @@ export async function gpuEncoderWorks(ffmpegPath: string, encoder: string): Prom
   }
 }
 
+async function realBinary(ffmpegPath: string): Promise<string> {
+  return realpath(ffmpegPath.includes(path.sep) ? ffmpegPath : ((await findOnPath(ffmpegPath)) ?? ffmpegPath));
+}
+
+async function fingerprint(file: string): Promise<string> {
+  const s = await stat(file, { bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
 async function probeEngine(ffmpegPath: string, ffprobePath: string): Promise<DiscoveredEngine> {
   const [ver, enc, hw, digest] = await Promise.all([
     runChecked(ffmpegPath, ["-hide_banner", "-version"]),
     runChecked(ffmpegPath, ["-hide_banner", "-encoders"]),
     runChecked(ffmpegPath, ["-hide_banner", "-hwaccels"]),
-    (ffmpegPath.includes(path.sep) ? Promise.resolve(ffmpegPath) : findOnPath(ffmpegPath).then((p) => p ?? ffmpegPath))
-      .then((p) => realpath(p))
-      .then((p) => sha256File(p)),
+    // the fingerprint is taken first: a binary replaced while it is hashed no longer matches it
+    realBinary(ffmpegPath).then(async (p) => ({ fingerprint: await fingerprint(p), ...(await sha256File(p)) })),
   ]);
   const v = parseVersionBanner(ver.stdout);
   const encoders = parseEncoders(enc.stdout);
@@ -160,6 +174,7 @@ async function probeEngine(ffmpegPath: string, ffprobePath: string): Promise<Dis
     hwaccels: parseHwaccels(hw.stdout),
     gpuEncoders,
     binarySha256: digest.sha256,
+    binaryFingerprint: digest.fingerprint,
     ffmpegPath,
     ffprobePath,
   };
@@ -181,6 +196,24 @@ export async function discoverEngines(opts: { ffmpegPath?: string; ffprobePath?:
     p.catch(() => cache.delete(k));
   }
   return [await p];
+}
+
+/**
+ * Takes the engine another process on this host discovered (a coordinator hands its own to
+ * each worker it starts): discovery runs ffmpeg three times and hashes the binary, ~0.3 s of
+ * CPU that a worker would otherwise spend on every task, beside the encodes. It is adopted
+ * only while the ffmpeg binary is still the very file that was hashed (one stat: device,
+ * inode, size, mtime, ctime); otherwise this process discovers for itself and the audit
+ * records what it finds.
+ */
+export async function adoptDiscoveredEngine(e: DiscoveredEngine): Promise<boolean> {
+  try {
+    if (!e.binaryFingerprint || (await fingerprint(await realBinary(e.ffmpegPath))) !== e.binaryFingerprint) return false;
+  } catch {
+    return false;
+  }
+  cache.set(`${e.ffmpegPath}\0${e.ffprobePath}`, Promise.resolve(e));
+  return true;
 }
 
 /** The pin "5.1" matches "5.1.9" (a prefix ending at a dot); "5.1.9" matches only "5.1.9". */

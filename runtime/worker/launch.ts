@@ -2,6 +2,7 @@
 // (never on disk): the assignment, and the task-scoped key and certificate
 // that were made for this attempt on this host.
 import type { Json } from "../engine/types.js";
+import type { DiscoveredEngine } from "../engine/discover.js";
 
 export interface WorkerLaunch {
   managerAddress: string;
@@ -26,6 +27,8 @@ export interface WorkerLaunch {
   ffmpegPath: string;
   ffprobePath: string;
   runner: "process" | "container";
+  /** the host's ffmpeg as the coordinator discovered it (process runner): the worker adopts it if the binary is unchanged */
+  hostEngine?: DiscoveredEngine;
   /** what the task was placed with: the container runner turns these into the engine container's limits */
   requirements?: { cpuMillis: number; memoryMb: number; gpus: number };
   /** the hard memory limit the coordinator holds this worker to; the container's limit when the task states none */

@@ -34,6 +34,10 @@ async function main(): Promise<number> {
   // engine now, while it waits, so the task starts at once
   await import("../engine/run.js");
   const launch = await readLaunch();
+  if (launch.runner !== "container" && launch.hostEngine) {
+    const { adoptDiscoveredEngine } = await import("../engine/discover.js");
+    await adoptDiscoveredEngine(launch.hostEngine);
+  }
   const parentGone = new AbortController();
   process.stdin.on("end", () => parentGone.abort());
   process.stdin.on("close", () => parentGone.abort());
