@@ -29,7 +29,7 @@ const launch = (epoch: string): WorkerLaunch => ({
   runner: "process",
 });
 
-function launcherRunning(script: string, spare = false) {
+function launcherRunning(script: string, spare: boolean | number = false) {
   const exits: WorkerExit[] = [];
   let resolveExit!: (e: WorkerExit) => void;
   const exited = new Promise<WorkerExit>((r) => (resolveExit = r));
@@ -75,20 +75,21 @@ describe("worker launcher", () => {
     expect(e.reason).toBe("cancelled: user asked");
   });
 
-  it("starts tasks on a spare worker started ahead of time, then keeps one spare", async () => {
+  it("starts tasks on spare workers started ahead of time, oldest first, and keeps two spare", async () => {
     const script = "process.stdin.once('data', () => setTimeout(() => process.exit(0), 100)); process.stdin.resume();";
     const { l, exited } = launcherRunning(script, true);
-    await new Promise((r) => setTimeout(r, 300));
-    const spareBefore = (l as unknown as { spare?: { pid?: number } }).spare?.pid;
-    expect(spareBefore).toBeTypeOf("number");
+    const before = l.sparePids();
+    expect(before).toHaveLength(2);
     l.launch(launch("3"), 2048);
+    // the oldest spare took the task; a new one replaced it at once
+    const after = l.sparePids();
+    expect(after).toHaveLength(2);
+    expect(after[0]).toBe(before[1]);
+    expect(before).not.toContain(after[1]);
     const e = await exited;
     expect(e.exitCode).toBe(0);
-    await new Promise((r) => setTimeout(r, 1500));
-    const spareAfter = (l as unknown as { spare?: { pid?: number } }).spare?.pid;
-    expect(spareAfter).toBeTypeOf("number");
-    expect(spareAfter).not.toBe(spareBefore);
     l.stopAll("test over");
+    expect(l.sparePids()).toEqual([]);
   });
 });
 

@@ -34,10 +34,12 @@ export interface LauncherOptions {
   log?(msg: string, fields?: Record<string, unknown>): void;
   memoryPollMs?: number;
   /**
-   * Keep one worker process started and idle, its modules loaded, so a task
-   * starts without paying for process start-up (default true).
+   * Worker processes kept started and idle, their modules loaded, so a task
+   * starts without paying for process start-up (default 2; false or 0: none).
+   * Two, because a task can end at once (a rendition skipped by policy) while
+   * the spare started for its successor is still loading.
    */
-  spare?: boolean;
+  spare?: boolean | number;
 }
 
 const PAGE_KB = 4;
@@ -45,40 +47,45 @@ const PAGE_KB = 4;
 export class WorkerLauncher {
   private readonly running = new Map<string, Running>();
   private readonly timer: NodeJS.Timeout;
-  private spare: ChildProcess | undefined;
+  private readonly spares: ChildProcess[] = [];
+  private readonly spareTarget: number;
   private closed = false;
 
   constructor(private readonly opts: LauncherOptions) {
     this.timer = setInterval(() => this.enforceMemory(), opts.memoryPollMs ?? 500);
     this.timer.unref();
-    this.refillSpare(0);
+    this.spareTarget = opts.spare === false ? 0 : opts.spare === true || opts.spare === undefined ? 2 : Math.max(0, opts.spare);
+    this.refillSpares();
   }
 
   private spawnWorker(): ChildProcess {
     return spawn(this.opts.command, this.opts.args, { stdio: ["pipe", "inherit", "inherit"], detached: false });
   }
 
-  private refillSpare(delayMs: number): void {
-    if (this.opts.spare === false || this.closed || this.spare) return;
-    const t = setTimeout(() => {
-      if (this.closed || this.spare) return;
+  private refillSpares(): void {
+    while (!this.closed && this.spares.length < this.spareTarget) {
       const child = this.spawnWorker();
       child.stdin!.on("error", () => {});
       child.once("exit", () => {
-        if (this.spare === child) this.spare = undefined;
+        const k = this.spares.indexOf(child);
+        if (k >= 0) this.spares.splice(k, 1);
       });
-      this.spare = child;
-    }, delayMs);
-    t.unref();
+      this.spares.push(child);
+    }
   }
 
-  /** A started, idle worker if one is ready, else a new one. */
+  /** Idle workers ready for the next tasks (pids), oldest first. */
+  sparePids(): number[] {
+    return this.spares.map((c) => c.pid ?? -1);
+  }
+
+  /** A started, idle worker if one is ready (the oldest: most likely loaded), else a new one. */
   private takeWorker(): ChildProcess {
-    const spare = this.spare;
-    this.spare = undefined;
-    // start the next spare a little later, so it does not compete with the task starting now
-    this.refillSpare(1000);
-    if (spare && spare.exitCode === null && spare.signalCode === null) {
+    let spare: ChildProcess | undefined;
+    while ((spare = this.spares.shift()) && (spare.exitCode !== null || spare.signalCode !== null));
+    // the next spare starts now: starting it later would move its CPU, not save it
+    this.refillSpares();
+    if (spare) {
       spare.removeAllListeners("exit");
       return spare;
     }
@@ -124,8 +131,7 @@ export class WorkerLauncher {
 
   stopAll(reason: string): void {
     this.closed = true;
-    this.spare?.kill("SIGTERM");
-    this.spare = undefined;
+    for (const c of this.spares.splice(0)) c.kill("SIGTERM");
     clearInterval(this.timer);
     for (const r of this.running.values()) this.stop(r.ref.epoch, reason, 2000);
   }
