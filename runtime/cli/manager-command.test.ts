@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDatabase } from "../../test/support/db.js";
 import { createIntermediateCA, createRootCA, createSecretToken, issueKeyAndCertificate, identityOf } from "../pki/index.js";
+import { onDemandTaskPools } from "../manager/autoscaler/policy.js";
 import { createDb, insertJob, insertJoinToken, registerBootstrapJoinToken, revokeJoinToken, type Db } from "../manager/store/index.js";
 import { FakeAwsAutoScaling } from "../manager/fleet/fakes.js";
 import { join } from "../coordinator/credentials.js";
@@ -470,7 +471,8 @@ describe("the autoscaler from manager.json", () => {
       pricePerHour: 0.2016,
     });
     // an on-demand package pool beside a spot-only encode pool: long encode tasks must not wait for an
-    // on-demand host no encode group can give, so no task counts as long
+    // on-demand host no encode group can give (placement holds long tasks off spot only in the pools
+    // onDemandTaskPools names), while long package tasks still wait for on-demand room
     const both = parseManagerSettings(
       managerJson({
         fleet: { provider: "aws", region: "eu-west-1" },
@@ -478,7 +480,8 @@ describe("the autoscaler from manager.json", () => {
       }),
     );
     expect(both.autoscaler!.spotOnlyTaskPools).toEqual(["encode"]);
-    expect(both.autoscaler!.policy.spotMaxPredictedSeconds).toBe(Infinity);
+    expect(both.autoscaler!.policy.spotMaxPredictedSeconds).toBeUndefined();
+    expect(onDemandTaskPools(both.autoscaler!.groups)).toEqual(new Set(["package"]));
     expect(s.autoscaler!.policy.spotMaxPredictedSeconds).toBeUndefined();
     // without fleet, pools are not the manager's business
     expect(parseManagerSettings(managerJson()).autoscaler).toBeUndefined();

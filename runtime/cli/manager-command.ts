@@ -309,15 +309,12 @@ function autoscalerSettings(
     // the policy keeps an on-demand base only where it chooses on-demand hosts; a mixed group's cloud keeps it itself
     pools.push({ name, maxSize, onDemandBase: mine.some((g) => g.capacityType === "on-demand") ? onDemandBase : 0 });
   });
-  // The scheduler keeps long tasks off spot hosts region-wide once any group is on-demand
-  // (startManager's longTasksOnDemandOnly), while the policy launches on-demand hosts only
-  // within a task's own pool: a long task whose pool has no on-demand group would wait for
-  // ever. There, no task counts as long, so long tasks run on spot as they would without any
-  // on-demand group.
+  // task pools with spot groups only: their long tasks run on spot (placement's longTasksOnDemandOnly
+  // covers only the pools an on-demand group serves); reported at start
   const taskPools = [...new Set(groups.flatMap((g) => g.taskPools))];
-  const spotOnlyTaskPools = taskPools.filter((k) => !groups.some((g) => g.taskPools.includes(k) && g.capacityType === "on-demand"));
-  if (spotOnlyTaskPools.length > 0 && groups.some((g) => g.capacityType === "on-demand"))
-    policy.spotMaxPredictedSeconds = Number.POSITIVE_INFINITY;
+  const spotOnlyTaskPools = taskPools.filter(
+    (k) => !groups.some((g) => g.capacityType === "on-demand" && (g.taskPools.length === 0 || g.taskPools.includes(k))),
+  );
   return { groups, pools, policy, intervalMs, spotOnlyTaskPools };
 }
 
@@ -465,8 +462,8 @@ export async function runManagerCommand(o: ManagerCommandOptions): Promise<Runni
   else
     o.log("autoscaler on", {
       provider: settings.fleet.provider,
-      ...(as!.policy.spotMaxPredictedSeconds === Number.POSITIVE_INFINITY
-        ? { longTasksOnSpot: `no on-demand group serves ${as!.spotOnlyTaskPools.join(", ")}: long tasks run on spot hosts` }
+      ...(as!.spotOnlyTaskPools.length > 0
+        ? { longTasksOnSpot: `no on-demand group serves ${as!.spotOnlyTaskPools.join(", ")}: their long tasks run on spot hosts` }
         : {}),
       groups: as!.groups.map((g) => ({ name: g.name, pool: g.pool, instanceType: g.instanceType, capacityType: g.capacityType })),
     });

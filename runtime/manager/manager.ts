@@ -10,6 +10,7 @@ import { Scheduler } from "./scheduler/scheduler.js";
 import { Finalizer, type CommitFn } from "./finalize.js";
 import { LocalFleet, type LocalFleetOptions } from "./fleet/local.js";
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler/autoscaler.js";
+import { onDemandTaskPools } from "./autoscaler/policy.js";
 import {
   checkConnection,
   createDb,
@@ -168,7 +169,7 @@ export async function startManager(cfg: ManagerConfig): Promise<Manager> {
     heartbeatTimeoutMs: cfg.heartbeatTimeoutMs ?? 15_000,
     longTaskSeconds: cfg.autoscaler?.policy?.spotMaxPredictedSeconds,
     // the autoscaler launches on-demand hosts for long tasks: they wait the boot for one rather than risk hours on spot
-    longTasksOnDemandOnly: cfg.autoscaler?.groups.some((g) => g.capacityType === "on-demand") ?? false,
+    longTasksOnDemandOnly: onDemandTaskPools(cfg.autoscaler?.groups ?? []),
     log,
   });
 

@@ -388,3 +388,16 @@ export function decide(state: PolicyState, cfg: PolicyConfig = DEFAULT_POLICY): 
   }
   return decisions;
 }
+
+/**
+ * The task pools whose long tasks wait for on-demand room rather than run on spot
+ * (placement's longTasksOnDemandOnly): those an on-demand group serves, for which
+ * planning launches on-demand hosts; true when one serves every pool. A pool with
+ * spot groups only is left out, or its long tasks would wait for ever.
+ */
+export function onDemandTaskPools(groups: Pick<HostGroupSpec, "capacityType" | "taskPools">[]): boolean | ReadonlySet<string> {
+  const onDemand = groups.filter((g) => g.capacityType === "on-demand");
+  if (onDemand.length === 0) return false;
+  if (onDemand.some((g) => g.taskPools.length === 0)) return true;
+  return new Set(onDemand.flatMap((g) => g.taskPools));
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { onDemandTaskPools } from "../autoscaler/policy.js";
 import { placeTasks, type HostFree, type TaskNeeds } from "./placement.js";
 
 const ff = [{ name: "ffmpeg", version: "5.1.9" }];
@@ -139,6 +140,19 @@ describe("placement by capacity type and predicted run time", () => {
     const strict = placeTasks([predicted("master", 4000, 3 * 3600)], hosts, { longTasksOnDemandOnly: true });
     expect(strict.placements).toEqual([]);
     expect(strict.unplaced.map((t) => t.id)).toEqual(["master"]);
+    // only the task pools an on-demand group serves wait: a spot-only pool's long task runs on spot
+    const inPool = (id: string, pool: string): TaskNeeds => ({ ...predicted(id, 4000, 3 * 3600), pool });
+    const perPool = placeTasks([inPool("package-master", "package"), inPool("encode-master", "encode")], hosts, {
+      longTasksOnDemandOnly: onDemandTaskPools([
+        { capacityType: "on-demand", taskPools: ["package"] },
+        { capacityType: "spot", taskPools: ["encode", "package"] },
+      ]),
+    });
+    expect(perPool.placements).toEqual([{ taskId: "encode-master", coordinatorId: "spot" }]);
+    expect(perPool.unplaced.map((t) => t.id)).toEqual(["package-master"]);
+    // an on-demand group that serves every pool makes every pool wait; none makes none wait
+    expect(onDemandTaskPools([{ capacityType: "on-demand", taskPools: [] }])).toBe(true);
+    expect(onDemandTaskPools([{ capacityType: "spot", taskPools: [] }])).toBe(false);
   });
 
   it("puts a task on the host whose running work is predicted to end when it does, so hosts empty together", () => {

@@ -47,10 +47,11 @@ export interface PlacementOptions {
    */
   longTaskSeconds?: number;
   /**
-   * true: a long task never goes to a spot host, it waits for on-demand room (for a
-   * fleet that has on-demand groups: the autoscaler launches one for it)
+   * A long task of these task pools (true: of every pool) never goes to a spot host, it
+   * waits for on-demand room: the pools an on-demand group serves, for which the
+   * autoscaler launches one. A pool with spot groups only runs its long tasks on spot.
    */
-  longTasksOnDemandOnly?: boolean;
+  longTasksOnDemandOnly?: boolean | ReadonlySet<string>;
 }
 
 export interface Placement {
@@ -73,6 +74,8 @@ export function placeTasks(
   opts: PlacementOptions = {},
 ): { placements: Placement[]; unplaced: TaskNeeds[] } {
   const longTask = opts.longTaskSeconds ?? 90 * 60;
+  const only = opts.longTasksOnDemandOnly;
+  const onDemandOnly = (pool: string) => only === true || (typeof only === "object" && only.has(pool));
   const free = hosts.map((h) => ({ ...h, pools: new Set(h.pools), engineCache: new Map<string, boolean>() }));
   const placements: Placement[] = [];
   const unplaced: TaskNeeds[] = [];
@@ -82,7 +85,7 @@ export function placeTasks(
     for (const h of free) {
       if (h.freeCpuMillis < cpuNeed(t, h) || h.freeMemoryMb < t.memoryMb || h.freeGpus < t.gpus) continue;
       if (h.pools.size > 0 && !h.pools.has(t.pool)) continue;
-      if (opts.longTasksOnDemandOnly && h.capacityType === "spot" && t.predictedSeconds != null && t.predictedSeconds >= longTask) continue;
+      if (h.capacityType === "spot" && t.predictedSeconds != null && t.predictedSeconds >= longTask && onDemandOnly(t.pool)) continue;
       let ok = h.engineCache.get(engineKey);
       if (ok === undefined) {
         // an image runs only in a container: on a host that can pull it or already has it, never on host binaries

@@ -44,7 +44,7 @@ export interface SchedulerOptions {
   /** tasks predicted to run this long stay off spot hosts while an on-demand host fits (default 90 minutes) */
   longTaskSeconds?: number;
   /** a long task never goes to a spot host: set where the autoscaler can launch on-demand hosts for it */
-  longTasksOnDemandOnly?: boolean;
+  longTasksOnDemandOnly?: boolean | ReadonlySet<string>;
   log?(msg: string, fields?: Record<string, unknown>): void;
 }
 
