@@ -303,6 +303,7 @@ export class Coordinator {
         ffprobePath: this.cfg.ffprobePath,
         runner: this.cfg.runner ?? "process",
         hostEngine,
+        engineVersionCacheDir: this.cfg.runner === "container" ? path.join(this.cfg.stateDir, "engine-versions") : undefined,
         requirements: { cpuMillis: a.cpuMillis, memoryMb: Number(a.memoryMb), gpus: a.gpus },
         memoryLimitMb: limit,
         // no GPU accounting per device yet: a task gets the host's first GPUs

@@ -31,6 +31,8 @@ export interface ProcessExec {
 export interface WrappedInvocation {
   bin: string;
   args: string[];
+  /** the working directory of the wrapper's own client on the host (default: the caller's) */
+  hostCwd?: string;
   /** a cancelled run: stop what the wrapper started (signalling its client may not reach it) */
   stop(): Promise<void>;
   /** after the spawned client ended, by any path: remove what it left, and say why it failed if the result alone cannot */
@@ -71,7 +73,7 @@ async function runWrapped(exec: ProcessExec, bin: string, args: string[], opts: 
   const w = await exec.wrap(bin, args, { cwd: opts.cwd });
   let r: RunResult;
   try {
-    r = await spawnRun(w.bin, w.args, { ...opts, onAbort: () => void w.stop() });
+    r = await spawnRun(w.bin, w.args, { ...opts, cwd: w.hostCwd ?? opts.cwd, onAbort: () => void w.stop() });
   } catch (err) {
     await w.finish(undefined, err instanceof CancelledError || !!opts.signal?.aborted);
     throw err instanceof CancelledError ? new CancelledError(`cancelled: ${bin} was stopped`) : err;

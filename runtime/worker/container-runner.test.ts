@@ -165,6 +165,9 @@ describe("the launch a container runner reads", () => {
       readOnlyPaths: ["/srv/store"],
       network: false,
     });
+    expect(containerTaskFromLaunch(launch({ engineVersionCacheDir: "/state/engine-versions" })).versionCacheDir).toBe(
+      "/state/engine-versions",
+    );
   });
 
   it("falls back to the coordinator's limit, opens the network for presigned stores, and refuses a GPU task without GPUs", () => {
@@ -329,10 +332,13 @@ describe("running in the engine image", () => {
     });
     // enough for `ffmpeg -version`, far too little to decode 720p and run x264
     const runner = new ContainerRunner({ task: taskFor("ct-oom", workDir, { memoryMb: 40 }), cli });
+    const cwdBefore = fs.readdirSync(process.cwd()).sort();
     await expect(runner.run("encode", enc.spec, { ...ctx, taskId: "ct-oom" })).rejects.toThrow(
       "engine exceeded its memory limit of 40 MiB",
     );
     expect(containersOf("ct-oom")).toEqual([]);
+    // the runtime's marker of the kill (conmon writes `oom` where it runs) stays in the scratch
+    expect(fs.readdirSync(process.cwd()).sort()).toEqual(cwdBefore);
   }, 180_000);
 
   it("stops and removes the container when the task is cancelled, and its scratch can be removed", async () => {
@@ -380,6 +386,31 @@ describe("running in the engine image", () => {
     await expect(runner.run("probe", { input: "store://media/in/clip.mp4" }, ctx)).rejects.toThrow(/is not pinned by digest/);
     expect(containersOf("ct-tag")).toEqual([]);
   });
+
+  it("asks the image for its ffmpeg version once per host and digest, and reads it from the host after that", async () => {
+    const workDir = path.join(env.dir, "work", "version-cache");
+    fs.mkdirSync(workDir, { recursive: true });
+    const versionCacheDir = path.join(env.dir, "engine-versions");
+    const first = await new ContainerExec(cli, taskFor("ct-vc-1", workDir, { versionCacheDir })).describe();
+    expect(first.version).toBe(image.labels["io.framefleet.engine.version"]);
+    expect(first.audit.versionFrom).toBe("ffmpeg -version in the image");
+    const entry = path.join(versionCacheDir, `${image.digest.slice("sha256:".length)}.json`);
+    expect(JSON.parse(fs.readFileSync(entry, "utf8"))).toEqual({ version: first.version, fullVersion: first.fullVersion });
+
+    // a later task reads the entry (marked here, to tell it from a new run) and starts no container to ask
+    fs.writeFileSync(entry, JSON.stringify({ version: first.version, fullVersion: `${first.fullVersion}+cached` }));
+    const second = await new ContainerExec(cli, taskFor("ct-vc-2", workDir, { versionCacheDir })).describe();
+    expect(second.fullVersion).toBe(`${first.fullVersion}+cached`);
+    expect(second.audit.versionFrom).toBe("host cache by image digest");
+    expect(second.audit.imageDigest).toBe(image.digest);
+
+    // a damaged entry is a miss, not an error: the image is asked again and the entry rewritten
+    fs.writeFileSync(entry, "{not json");
+    const third = await new ContainerExec(cli, taskFor("ct-vc-3", workDir, { versionCacheDir })).describe();
+    expect(third.fullVersion).toBe(first.fullVersion);
+    expect(third.audit.versionFrom).toBe("ffmpeg -version in the image");
+    expect(JSON.parse(fs.readFileSync(entry, "utf8")).fullVersion).toBe(first.fullVersion);
+  }, 120_000);
 
   it("costs little per invocation: container start-up measured against the host's ffmpeg", async () => {
     const workDir = path.join(env.dir, "work", "overhead");

@@ -16,6 +16,7 @@ import type { StoreDefinitions } from "../storage/definitions.js";
 import { BUILTIN_KINDS, runBuiltin } from "./builtin.js";
 import { findContainerCli, type ContainerCli } from "./container-cli.js";
 import type { WorkerLaunch } from "./launch.js";
+import { readImageEngineVersion, writeImageEngineVersion } from "./engine-version-cache.js";
 import type { Runner } from "./runner.js";
 
 // registry[:port]/path/name@sha256:<64 hex>, lower case as the distribution spec requires
@@ -138,6 +139,8 @@ export interface ContainerTask {
   workDir: string;
   readOnlyPaths: string[];
   network: boolean;
+  /** where this host keeps each engine image's ffmpeg version, per digest (engine-version-cache.ts) */
+  versionCacheDir?: string;
 }
 
 const LABEL_RUN = "io.framefleet.run";
@@ -227,6 +230,9 @@ export class ContainerExec implements EngineExec {
     return {
       bin: this.cli.path,
       args: argv,
+      // the runtime's helpers write beside themselves (conmon leaves an `oom` marker in its working
+      // directory when the kernel kills the engine): in the attempt's scratch, that goes with it
+      hostCwd: this.task.workDir,
       stop: async () => {
         await cliRun(this.cli, ["kill", name]).catch(() => undefined);
       },
@@ -261,9 +267,15 @@ export class ContainerExec implements EngineExec {
   describe(): Promise<ExecEngine> {
     this.engine ??= (async () => {
       const img = await this.inspectImage();
-      const r = await runProcess("ffmpeg", ["-hide_banner", "-version"], { exec: this });
-      if (r.code !== 0) throw new Error(`ffmpeg -version failed in engine image ${this.task.image}: ${tail(r.stderr)}`);
-      const v = parseVersionBanner(r.stdout);
+      const dir = this.task.versionCacheDir;
+      let v = dir ? readImageEngineVersion(dir, this.digest) : undefined;
+      const versionFrom = v ? "host cache by image digest" : "ffmpeg -version in the image";
+      if (!v) {
+        const r = await runProcess("ffmpeg", ["-hide_banner", "-version"], { exec: this });
+        if (r.code !== 0) throw new Error(`ffmpeg -version failed in engine image ${this.task.image}: ${tail(r.stderr)}`);
+        v = parseVersionBanner(r.stdout);
+        if (dir) writeImageEngineVersion(dir, this.digest, v);
+      }
       const engineLabels: Record<string, Json> = {};
       for (const [k, val] of Object.entries(img.labels)) if (k.startsWith("io.framefleet.engine.")) engineLabels[k] = val;
       return {
@@ -275,6 +287,7 @@ export class ContainerExec implements EngineExec {
           image: this.task.image,
           imageDigest: this.digest,
           containerCli: this.cli.kind,
+          versionFrom,
           user: img.user,
           ffmpegPath: "ffmpeg",
           ffprobePath: "ffprobe",
@@ -352,6 +365,7 @@ export function containerTaskFromLaunch(launch: WorkerLaunch): ContainerTask {
     workDir: path.resolve(launch.workDir),
     readOnlyPaths,
     network,
+    versionCacheDir: launch.engineVersionCacheDir,
   };
 }
 

@@ -27,6 +27,8 @@ export interface WorkerLaunch {
   ffmpegPath: string;
   ffprobePath: string;
   runner: "process" | "container";
+  /** container runner: where the host keeps each engine image's ffmpeg version, by digest */
+  engineVersionCacheDir?: string;
   /** the host's ffmpeg as the coordinator discovered it (process runner): the worker adopts it if the binary is unchanged */
   hostEngine?: DiscoveredEngine;
   /** what the task was placed with: the container runner turns these into the engine container's limits */
