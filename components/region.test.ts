@@ -108,7 +108,7 @@ describe("Region", () => {
     expect(bootstrapJoinToken("another-generated-secret")).not.toBe(a);
   });
 
-  it("manager.json on Azure names the subscription and resource group; on GCP it has no fleet (regional MIGs)", async () => {
+  it("manager.json on Azure names the subscription and resource group; on GCP the project and region (regional MIGs)", async () => {
     const rec = await installRecorder();
     new Region("az", {
       spec: {
@@ -143,7 +143,7 @@ describe("Region", () => {
     });
     await rec2.settle();
     const gc = JSON.parse((rec2.one("kubernetes:core/v1:ConfigMap").inputs.data as Record<string, string>)["manager.json"]!);
-    expect(gc.fleet).toBeUndefined();
+    expect(gc.fleet).toEqual({ provider: "gcp", project: "p", region: "us-central1" });
     // STANDARD takes the base and half the rest rounded up (1 + 2), SPOT the remaining 2
     expect(gc.pools[0].hostGroups.map((g: { capacityType: string; maxSize: number }) => [g.capacityType, g.maxSize])).toEqual([
       ["on-demand", 3],

@@ -36,14 +36,13 @@ export function bootstrapJoinToken(random: string): string {
 /**
  * The manager's `fleet` settings (runtime/manager/fleet/select.ts): how its
  * autoscaler reaches the pools' groups, with the manager's own cloud identity.
- * GCP gets none: its pools are regional MIGs and the GCP fleet provider drives
- * zonal ones (runtime/manager/fleet/gcp.ts), so the manager leaves them at
- * their size rather than fail on every pass.
+ * GCP's pools are regional MIGs in the region's project.
  */
 export function managerFleetSettings(
   cloud: Cloud,
   region: string,
   azure?: { subscriptionId: string; resourceGroup: string },
+  gcpProject?: string,
 ): Record<string, string> | undefined {
   switch (cloud) {
     case "aws":
@@ -51,7 +50,7 @@ export function managerFleetSettings(
     case "azure":
       return { provider: "azure", subscriptionId: azure!.subscriptionId, resourceGroup: azure!.resourceGroup };
     case "gcp":
-      return undefined;
+      return { provider: "gcp", project: gcpProject!, region };
   }
 }
 
@@ -251,7 +250,7 @@ export class Region extends pulumi.ComponentResource {
             server: ca.managerCert!,
             databaseUrl: cluster.databaseUrl,
             settings: pulumi.all([pools, pulumi.all(bucketNames), registry.mirror, azureFleet]).apply(([poolList, buckets, mirror, az]) => {
-              const fleet = managerFleetSettings(s.cloud, s.region, az);
+              const fleet = managerFleetSettings(s.cloud, s.region, az, project);
               return {
                 installation: s.installation,
                 cloud: s.cloud,

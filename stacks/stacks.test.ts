@@ -168,8 +168,11 @@ describe("example stacks synthesize", () => {
       // what the manager would refuse at start (a crash loop in the cluster) fails here instead
       const settings = parseManagerSettings(json, `${cloud}-region manager.json`);
       expect(settings.region).toBeTruthy();
-      if (cloud === "gcp") expect(json.fleet, "GCP writes no fleet until the provider drives regional MIGs").toBeUndefined();
-      else expect(json.fleet).toMatchObject({ provider: cloud });
+      expect(json.fleet).toMatchObject({ provider: cloud });
+      if (cloud === "gcp") expect(json.fleet).toMatchObject({ project: expect.any(String), region: settings.region });
+      // every pool's groups reach the autoscaler, each with a shape and a price
+      expect(settings.autoscaler!.groups.length).toBeGreaterThan(0);
+      for (const g of settings.autoscaler!.groups) expect(g.pricePerHour, `${cloud} ${g.name}`).toBeGreaterThan(0);
     }
   });
 

@@ -124,6 +124,56 @@ describe("GCP managed instance group provider (fake Compute REST endpoint)", () 
     expect(fake.groups.get("ff-encode-spot")!.desired).toBe(2);
   });
 
+  it("drives a regional MIG (as the worker pool component makes them): regional calls, each instance deleted in its own zone", async () => {
+    const regional = new GcpFleetProvider({
+      project: "acme-media",
+      region: "us-central1",
+      apiEndpoint: fake.url.replace("http://", ""),
+      protocol: "http",
+      auth: staticTokenAuth("ya29.fake"),
+      retryBaseMs: 20,
+    });
+    try {
+      fake.groups.set("ff-pkg-spot", { desired: 0, min: 0, max: 100, instances: [] });
+      await regional.setDesiredCapacity("ff-pkg-spot", 4);
+      expect(fake.calls.filter((c) => c.op === "regionInstanceGroupManagers.resize").at(-1)).toMatchObject({
+        method: "POST",
+        path: "/compute/v1/projects/acme-media/regions/us-central1/instanceGroupManagers/ff-pkg-spot/resize",
+        params: { size: "4" },
+      });
+      const d = await regional.describe("ff-pkg-spot");
+      expect(d.desired).toBe(4);
+      const victim = d.instances[0]!.id;
+      const listed = fake.calls.filter((c) => c.op === "regionInstanceGroupManagers.listManagedInstances");
+      expect(listed.length).toBeGreaterThan(0);
+      await regional.terminateInstance("ff-pkg-spot", victim);
+      // the fake skips an instance named in the wrong zone (skipInstancesOnValidationError), so the group shrinking proves the zone
+      const del = fake.calls.filter((c) => c.op === "regionInstanceGroupManagers.deleteInstances").at(-1)!;
+      expect(del.path).toBe("/compute/v1/projects/acme-media/regions/us-central1/instanceGroupManagers/ff-pkg-spot/deleteInstances");
+      expect((del.body as { instances: string[] }).instances[0]).toMatch(new RegExp(`^zones/us-central1-[abc]/instances/${victim}$`));
+      expect(fake.groups.get("ff-pkg-spot")!.desired).toBe(3);
+      expect(fake.groups.get("ff-pkg-spot")!.instances.map((i) => i.id)).not.toContain(victim);
+
+      // a provider that has not listed the group yet looks the instance's zone up first
+      const fresh = new GcpFleetProvider({
+        project: "acme-media",
+        region: "us-central1",
+        apiEndpoint: fake.url.replace("http://", ""),
+        protocol: "http",
+        auth: staticTokenAuth("ya29.fake"),
+      });
+      const next = fake.groups.get("ff-pkg-spot")!.instances[0]!.id;
+      await fresh.terminateInstance("ff-pkg-spot", next);
+      expect(fake.groups.get("ff-pkg-spot")!.desired).toBe(2);
+      await expect(fresh.terminateInstance("ff-pkg-spot", "no-such-instance")).rejects.toMatchObject({ kind: "not-found" });
+      await fresh.close();
+    } finally {
+      await regional.close();
+    }
+    expect(() => new GcpFleetProvider({ project: "p" })).toThrow(/exactly one of region/);
+    expect(() => new GcpFleetProvider({ project: "p", region: "r", zone: "z" })).toThrow(/exactly one of region/);
+  });
+
   it("retries HTTP 429 RESOURCE_EXHAUSTED", async () => {
     fake.groups.set("ff-t", { desired: 0, min: 0, max: 10, instances: [] });
     const n = fake.count("instanceGroupManagers.resize");

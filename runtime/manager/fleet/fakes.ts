@@ -184,11 +184,13 @@ export class FakeGcpCompute extends FakeCloud {
     const url = new URL(req.url ?? "/", "http://x");
     const raw = await readBody(req);
     const body = raw ? (JSON.parse(raw) as unknown) : undefined;
+    // zonal MIGs under zones/<zone>, regional ones under regions/<region> (their instances spread over its zones)
     const m = url.pathname.match(
-      /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/instanceGroupManagers\/([^/]+)(?:\/(resize|deleteInstances|listManagedInstances))?$/,
+      /^\/compute\/v1\/projects\/([^/]+)\/(zones|regions)\/([^/]+)\/instanceGroupManagers\/([^/]+)(?:\/(resize|deleteInstances|listManagedInstances))?$/,
     );
-    const verb = m?.[4] ?? (req.method === "GET" ? "get" : "?");
-    const op = `instanceGroupManagers.${verb}`;
+    const regional = m?.[2] === "regions";
+    const verb = m?.[5] ?? (req.method === "GET" ? "get" : "?");
+    const op = `${regional ? "regionInstanceGroupManagers" : "instanceGroupManagers"}.${verb}`;
     this.calls.push({
       op,
       method: req.method ?? "",
@@ -204,7 +206,10 @@ export class FakeGcpCompute extends FakeCloud {
     const error = (code: number, status: string, reason: string, message: string) =>
       json(code, { error: { code, message, errors: [{ message, domain: code === 429 ? "usageLimits" : "global", reason }], status } });
     if (!m) return error(404, "NOT_FOUND", "notFound", `The resource '${url.pathname}' was not found`);
-    const [, project, zone, name] = m;
+    const [, project, scope, where, name] = m;
+    const zone = where!;
+    // where a regional MIG put each instance: one of the region's zones, stable per instance
+    const zoneOf = (id: string) => (regional ? `${where}-${"abc"[[...id].reduce((n, ch) => n + ch.charCodeAt(0), 0) % 3]}` : where!);
     const failure = this.takeFailure(op);
     if (failure === "throttle")
       return error(
@@ -218,7 +223,7 @@ export class FakeGcpCompute extends FakeCloud {
         403,
         "PERMISSION_DENIED",
         "forbidden",
-        `Required 'compute.instanceGroupManagers.update' permission for 'projects/${project}/zones/${zone}/instanceGroupManagers/${name}'`,
+        `Required 'compute.instanceGroupManagers.update' permission for 'projects/${project}/${scope}/${where}/instanceGroupManagers/${name}'`,
       );
     const g = this.groups.get(name!);
     if (!g)
@@ -226,9 +231,9 @@ export class FakeGcpCompute extends FakeCloud {
         404,
         "NOT_FOUND",
         "notFound",
-        `The resource 'projects/${project}/zones/${zone}/instanceGroupManagers/${name}' was not found`,
+        `The resource 'projects/${project}/${scope}/${where}/instanceGroupManagers/${name}' was not found`,
       );
-    const self = `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}/instanceGroupManagers/${name}`;
+    const self = `https://www.googleapis.com/compute/v1/projects/${project}/${scope}/${where}/instanceGroupManagers/${name}`;
     const operation = (type: string) => ({
       kind: "compute#operation",
       id: String(++this.opSeq),
@@ -237,15 +242,17 @@ export class FakeGcpCompute extends FakeCloud {
       targetLink: self,
       status: "DONE",
       progress: 100,
-      zone: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}`,
-      selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}/operations/operation-${this.opSeq}`,
+      ...(regional
+        ? { region: `https://www.googleapis.com/compute/v1/projects/${project}/regions/${where}` }
+        : { zone: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${where}` }),
+      selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/${scope}/${where}/operations/operation-${this.opSeq}`,
     });
     switch (verb) {
       case "get":
         return json(200, {
           kind: "compute#instanceGroupManager",
           name,
-          zone,
+          ...(regional ? { region: where } : { zone }),
           targetSize: g.desired,
           baseInstanceName: name,
           selfLink: self,
@@ -255,19 +262,23 @@ export class FakeGcpCompute extends FakeCloud {
         g.desired = Number(url.searchParams.get("size"));
         while (g.instances.length < g.desired)
           g.instances.push({ id: `${name}-${Math.random().toString(36).slice(2, 6)}`, state: "CREATING" });
-        return json(200, operation("compute.instanceGroupManagers.resize"));
+        return json(200, operation(`compute.${op}`));
       }
       case "deleteInstances": {
-        const wanted = ((body as { instances?: string[] })?.instances ?? []).map((u) => u.split("/").pop());
+        // an instance named in a zone it is not in fails validation, and skipInstancesOnValidationError skips it
+        const wanted = ((body as { instances?: string[] })?.instances ?? [])
+          .map((u) => /zones\/([^/]+)\/instances\/([^/]+)$/.exec(u))
+          .filter((x) => x && x[1] === zoneOf(x[2]!))
+          .map((x) => x![2]);
         const before = g.instances.length;
         g.instances = g.instances.filter((i) => !wanted.includes(i.id));
         g.desired -= before - g.instances.length;
-        return json(200, operation("compute.instanceGroupManagers.deleteInstances"));
+        return json(200, operation(`compute.${op}`));
       }
       case "listManagedInstances":
         return json(200, {
           managedInstances: g.instances.map((i) => ({
-            instance: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zone}/instances/${i.id}`,
+            instance: `https://www.googleapis.com/compute/v1/projects/${project}/zones/${zoneOf(i.id)}/instances/${i.id}`,
             currentAction: i.state,
             instanceStatus: i.state === "NONE" ? "RUNNING" : "PROVISIONING",
           })),

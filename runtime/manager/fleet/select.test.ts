@@ -30,6 +30,7 @@ describe("fleet provider from the region's configuration", () => {
 
   it("builds GCP, Azure and simulated providers from their settings", async () => {
     expect(fleetProviderFromConfig({ provider: "gcp", project: "acme-media", zone: "europe-west1-b" }).kind).toBe("gcp");
+    expect(fleetProviderFromConfig({ provider: "gcp", project: "acme-media", region: "europe-west1" }).kind).toBe("gcp");
     expect(fleetProviderFromConfig({ provider: "azure", subscriptionId: "sub-1", resourceGroup: "acme-weu" }).kind).toBe("azure");
     let now = 0;
     const sim = fleetProviderFromConfig(
@@ -59,7 +60,8 @@ describe("fleet provider from the region's configuration", () => {
     [{ provider: "aws", region: 5 }, "fleet.region", /must be a string, got 5/],
     [{ provider: "aws", region: "eu-west-1", maxAttempts: 0 }, "fleet.maxAttempts", /must be a number ≥ 1/],
     [{ provider: "aws", region: "eu-west-1", zone: "a" }, "fleet.zone", /not a setting of the aws provider/],
-    [{ provider: "gcp", project: "p" }, "fleet.zone", /missing: the gcp provider needs it/],
+    [{ provider: "gcp", project: "p" }, "fleet.region", /missing: the gcp provider needs the MIGs' region/],
+    [{ provider: "gcp", project: "p", region: "r", zone: "z" }, "fleet.zone", /region \(regional MIGs\) or zone \(zonal MIGs\), not both/],
     [{ provider: "azure", subscriptionId: "s", resourceGroup: "" }, "fleet.resourceGroup", /missing/],
     [{ provider: "simulated", bootMs: -1 }, "fleet.bootMs", /must be a number ≥ 0/],
   ])("refuses %j with an error naming %s", (raw, field, message) => {

@@ -2,7 +2,7 @@
 // `fleet` object of manager.json, which the Pulumi region component writes):
 //
 //   { "provider": "aws", "region": "eu-west-1" }
-//   { "provider": "gcp", "project": "acme-media", "zone": "europe-west1-b" }
+//   { "provider": "gcp", "project": "acme-media", "region": "europe-west1" }   regional MIGs ("zone" for zonal ones)
 //   { "provider": "azure", "subscriptionId": "…", "resourceGroup": "acme-weu" }
 //   { "provider": "local" }                      the embedded region's coordinator processes
 //   { "provider": "simulated", "bootMs": 40000 } hosts in memory (demos, tests)
@@ -17,7 +17,7 @@ import type { FleetProvider, ProviderKind } from "./provider.js";
 
 export type FleetSettings =
   | { provider: "aws"; region: string; endpoint?: string; maxAttempts?: number }
-  | { provider: "gcp"; project: string; zone: string; apiEndpoint?: string }
+  | { provider: "gcp"; project: string; region?: string; zone?: string; apiEndpoint?: string }
   | { provider: "azure"; subscriptionId: string; resourceGroup: string; endpoint?: string }
   | { provider: "local" }
   | { provider: "simulated"; bootMs?: number };
@@ -62,7 +62,7 @@ export function parseFleetSettings(raw: unknown, at = "fleet"): FleetSettings {
   };
   const known: Record<ProviderKind, string[]> = {
     aws: ["region", "endpoint", "maxAttempts"],
-    gcp: ["project", "zone", "apiEndpoint"],
+    gcp: ["project", "region", "zone", "apiEndpoint"],
     azure: ["subscriptionId", "resourceGroup", "endpoint"],
     local: [],
     simulated: ["bootMs"],
@@ -77,8 +77,18 @@ export function parseFleetSettings(raw: unknown, at = "fleet"): FleetSettings {
   switch (kind as ProviderKind) {
     case "aws":
       return { provider: "aws", region: str("region", true)!, endpoint: str("endpoint", false), maxAttempts: num("maxAttempts", 1) };
-    case "gcp":
-      return { provider: "gcp", project: str("project", true)!, zone: str("zone", true)!, apiEndpoint: str("apiEndpoint", false) };
+    case "gcp": {
+      const region = str("region", false);
+      const zone = str("zone", false);
+      if (!region === !zone)
+        throw new FleetConfigError(
+          `${at}.${region ? "zone" : "region"}`,
+          region
+            ? "give region (regional MIGs) or zone (zonal MIGs), not both"
+            : "missing: the gcp provider needs the MIGs' region (or zone, for zonal MIGs)",
+        );
+      return { provider: "gcp", project: str("project", true)!, region, zone, apiEndpoint: str("apiEndpoint", false) };
+    }
     case "azure":
       return {
         provider: "azure",
@@ -107,7 +117,12 @@ export function createFleetProvider(settings: FleetSettings, deps: FleetProvider
     case "aws":
       return new AwsFleetProvider({ region: settings.region, endpoint: settings.endpoint, maxAttempts: settings.maxAttempts });
     case "gcp":
-      return new GcpFleetProvider({ project: settings.project, zone: settings.zone, apiEndpoint: settings.apiEndpoint });
+      return new GcpFleetProvider({
+        project: settings.project,
+        region: settings.region,
+        zone: settings.zone,
+        apiEndpoint: settings.apiEndpoint,
+      });
     case "azure":
       return new AzureFleetProvider({
         subscriptionId: settings.subscriptionId,
