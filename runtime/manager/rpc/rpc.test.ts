@@ -1,70 +1,29 @@
 // The gRPC server over real TLS on loopback, with certificates from the real CA.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { createTestDatabase } from "../../../test/support/db.js";
-import { testRegionPki } from "../../../test/support/pki.js";
-import { loadProto } from "../../proto/index.js";
-import type { CoordinatorClient, WorkerClient, ManagerMessage__Output } from "../../proto/index.js";
-import {
-  createRootCA,
-  createIntermediateCA,
-  createSecretToken,
-  generateKeyAndCsr,
-  issueKeyAndCertificate,
-  type Identity,
-} from "../../pki/index.js";
-import { createDb, insertJob, insertJoinToken, leaseTasks, markConnected, listJobTasks, readyTasks, type Db } from "../store/index.js";
-import { RpcServer } from "./server.js";
+import { startTestRpc, type TestRpc } from "../../../test/support/rpc.js";
+import type { ManagerMessage__Output } from "../../proto/index.js";
+import { createRootCA, createIntermediateCA, createSecretToken, generateKeyAndCsr } from "../../pki/index.js";
+import { listJobTasks, type Db } from "../store/index.js";
 
-let db: Db;
-let drop: () => Promise<void>;
-let rpc: RpcServer;
 const region = "local";
-const { pki, rpcPki } = testRegionPki(region);
-const proto = loadProto().framefleet.v1;
 const settled: string[] = [];
+let h: TestRpc;
+let db: Db;
 
 beforeAll(async () => {
-  const t = await createTestDatabase("rpc");
-  drop = t.drop;
-  db = createDb(t.url);
-  rpc = new RpcServer({
-    db,
-    region,
-    replicaId: "r1",
-    pki: rpcPki,
-    heartbeatIntervalMs: 1000,
-    coordinatorCertSeconds: 3600,
-    taskCertSeconds: 600,
-    storesFor: () => ({}),
-    onJobSettled: (id) => settled.push(id),
-    wakeScheduler: () => {},
-  });
-  await rpc.start({ host: "127.0.0.1", mtlsPort: 0, joinPort: 0 });
+  h = await startTestRpc("rpc", { onJobSettled: (id) => settled.push(id) }, region);
+  db = h.db;
 });
 afterAll(async () => {
-  await rpc.stop();
-  await db.end();
-  await drop();
+  await h?.stop();
 });
 
-function coordinatorClient(creds: grpc.ChannelCredentials, port = rpc.ports.mtls): CoordinatorClient {
-  return new proto.Coordinator(`127.0.0.1:${port}`, creds) as unknown as CoordinatorClient;
-}
-function workerClient(creds: grpc.ChannelCredentials): WorkerClient {
-  return new proto.Worker(`127.0.0.1:${rpc.ports.mtls}`, creds) as unknown as WorkerClient;
-}
-function credsFor(
-  identity: Identity,
-  opts: { notBefore?: Date; validitySeconds?: number; ca?: typeof pki.intermediate; trust?: string } = {},
-) {
-  const leaf = issueKeyAndCertificate(opts.ca ?? pki.intermediate, {
-    identity,
-    validitySeconds: opts.validitySeconds ?? 600,
-    notBefore: opts.notBefore,
-  });
-  return grpc.credentials.createSsl(Buffer.from(opts.trust ?? pki.trustPem), Buffer.from(leaf.keyPem), Buffer.from(leaf.chainPem));
-}
+const credsFor: TestRpc["credsFor"] = (identity, opts) => h.credsFor(identity, opts);
+const coordinatorClient: TestRpc["coordinatorClient"] = (creds, port) => h.coordinatorClient(creds, port);
+const workerClient: TestRpc["workerClient"] = (creds) => h.workerClient(creds);
+const joinWith: TestRpc["joinWith"] = (token) => h.joinWith(token);
+const newToken: TestRpc["newToken"] = (ms) => h.newToken(ms);
 
 /** Opens a coordinator stream, sends hello, and resolves with the first message or the error that ended it. */
 function openStream(creds: grpc.ChannelCredentials): Promise<{ msg?: ManagerMessage__Output; err?: grpc.ServiceError; close: () => void }> {
@@ -85,24 +44,6 @@ function openStream(creds: grpc.ChannelCredentials): Promise<{ msg?: ManagerMess
       },
     });
   });
-}
-
-async function joinWith(token: string) {
-  const { csrPem } = generateKeyAndCsr({ commonName: "host" });
-  const client = coordinatorClient(grpc.credentials.createSsl(Buffer.from(pki.trustPem)), rpc.ports.join);
-  try {
-    return await new Promise<{ coordinatorId: string; chainPem: string }>((resolve, reject) =>
-      client.Join({ token, csrPem, hostname: "host" }, (err, r) => (err ? reject(err) : resolve(r!))),
-    );
-  } finally {
-    client.close();
-  }
-}
-
-async function newToken(expiresInMs = 60_000) {
-  const t = createSecretToken("ffjt");
-  await insertJoinToken(db, { id: t.lookupId, hash: t.hash, region, expiresAt: new Date(Date.now() + expiresInMs) });
-  return t.token;
 }
 
 describe("join tokens", () => {
@@ -141,7 +82,7 @@ describe("mutual TLS on the coordinator stream", () => {
   });
 
   it("refuses a client with no certificate", async () => {
-    const r = await openStream(grpc.credentials.createSsl(Buffer.from(pki.trustPem)));
+    const r = await openStream(grpc.credentials.createSsl(Buffer.from(h.pki.trustPem)));
     expect(r.err?.code).toBe(grpc.status.UNAVAILABLE);
     r.close();
   });
@@ -169,7 +110,7 @@ describe("mutual TLS on the coordinator stream", () => {
   });
 
   it("refuses a coordinator stream on the join port (no client certificate there)", async () => {
-    const client = coordinatorClient(grpc.credentials.createSsl(Buffer.from(pki.trustPem)), rpc.ports.join);
+    const client = coordinatorClient(grpc.credentials.createSsl(Buffer.from(h.pki.trustPem)), h.rpc.ports.join);
     const stream = client.Connect();
     const err = await new Promise<grpc.ServiceError>((resolve) => {
       stream.on("error", resolve);
@@ -182,42 +123,7 @@ describe("mutual TLS on the coordinator stream", () => {
 });
 
 describe("worker reports", () => {
-  async function leasedTask() {
-    const { coordinatorId } = await joinWith(await newToken());
-    const { job } = await insertJob(db, {
-      tenant: "acme",
-      priority: 50,
-      composition: {},
-      engine: { name: "ffmpeg", version: "5.1" },
-      tasks: [
-        {
-          key: "t",
-          kind: "noop",
-          pool: "encode",
-          requirements: { cpuMillis: 100, memoryMb: 10, gpus: 0 },
-          dependsOn: [],
-          maxAttempts: 2,
-          spec: { ms: 0 },
-        },
-      ],
-    });
-    const ready = await readyTasks(db, 1000);
-    const mine = (await listJobTasks(db, job.id))[0]!;
-    expect(ready.some((t) => t.id === mine.id)).toBe(true);
-    // leases go only to coordinators that are connected
-    await markConnected(db, coordinatorId, "r1", "h", {
-      cpuMillis: 2000,
-      memoryMb: 2048,
-      gpus: 0,
-      engines: [],
-      pools: [],
-      capacityType: "local",
-      instanceType: "",
-      detail: {},
-    });
-    const [lease] = await leaseTasks(db, [{ taskId: mine.id, coordinatorId }]);
-    return { jobId: job.id, coordinatorId, lease: lease! };
-  }
+  const leasedTask = () => h.leasedTask();
 
   function report(creds: grpc.ChannelCredentials, messages: object[]): Promise<{ err: grpc.ServiceError | null; accepted?: boolean }> {
     const client = workerClient(creds);

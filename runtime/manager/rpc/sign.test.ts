@@ -2,23 +2,14 @@
 // only under its current lease, only within the scope its spec and dependencies give it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { createTestDatabase } from "../../../test/support/db.js";
-import { testRegionPki } from "../../../test/support/pki.js";
-import { loadProto } from "../../proto/index.js";
-import type { WorkerClient } from "../../proto/index.js";
-import { createSecretToken, generateKeyAndCsr, issueKeyAndCertificate, type Identity } from "../../pki/index.js";
-import { createDb, insertJob, insertJoinToken, leaseTasks, markConnected, listJobTasks, type Db } from "../store/index.js";
+import { startTestRpc, type TestRpc } from "../../../test/support/rpc.js";
+import type { Identity } from "../../pki/index.js";
 import { signForTask, taskScope } from "../../storage/grants.js";
 import type { UrlSigner } from "../../storage/signing.js";
 import type { ObjectInfo, Store } from "../../storage/store.js";
-import { RpcServer } from "./server.js";
 
 const region = "local";
-const { pki, rpcPki } = testRegionPki(region);
-const proto = loadProto().framefleet.v1;
-let db: Db;
-let drop: () => Promise<void>;
-let rpc: RpcServer;
+let h: TestRpc;
 
 /** a signing store that only makes URLs (what a cloud store signs is tested against the servers) */
 const signing: Store & UrlSigner = {
@@ -53,83 +44,24 @@ const signing: Store & UrlSigner = {
 };
 
 beforeAll(async () => {
-  const t = await createTestDatabase("sign");
-  drop = t.drop;
-  db = createDb(t.url);
-  rpc = new RpcServer({
-    db,
-    region,
-    replicaId: "r1",
-    pki: rpcPki,
-    heartbeatIntervalMs: 1000,
-    coordinatorCertSeconds: 3600,
-    taskCertSeconds: 600,
-    storesFor: () => ({}),
-    onJobSettled: () => {},
-    wakeScheduler: () => {},
-    sign: (task, req) => signForTask(signing, taskScope(task), req, 600),
-  });
-  await rpc.start({ host: "127.0.0.1", mtlsPort: 0, joinPort: 0 });
+  h = await startTestRpc("sign", { sign: (task, req) => signForTask(signing, taskScope(task), req, 600) }, region);
 });
 afterAll(async () => {
-  await rpc.stop();
-  await db.end();
-  await drop();
+  await h?.stop();
 });
 
-function credsFor(identity: Identity) {
-  const leaf = issueKeyAndCertificate(pki.intermediate, { identity, validitySeconds: 600 });
-  return grpc.credentials.createSsl(Buffer.from(pki.trustPem), Buffer.from(leaf.keyPem), Buffer.from(leaf.chainPem));
-}
+const credsFor = (identity: Identity) => h.credsFor(identity);
 
-async function leased() {
-  const t = createSecretToken("ffjt");
-  await insertJoinToken(db, { id: t.lookupId, hash: t.hash, region, expiresAt: new Date(Date.now() + 60_000) });
-  const client = new proto.Coordinator(
-    `127.0.0.1:${rpc.ports.join}`,
-    grpc.credentials.createSsl(Buffer.from(pki.trustPem)),
-  ) as unknown as import("../../proto/index.js").CoordinatorClient;
-  const { coordinatorId } = await new Promise<{ coordinatorId: string }>((resolve, reject) =>
-    client.Join({ token: t.token, csrPem: generateKeyAndCsr({ commonName: "h" }).csrPem, hostname: "h" }, (err, r) =>
-      err ? reject(err) : resolve(r!),
-    ),
-  );
-  client.close();
-  const { job } = await insertJob(db, {
-    tenant: "acme",
-    priority: 50,
-    composition: {},
-    engine: { name: "ffmpeg", version: "5.1" },
-    tasks: [
-      {
-        key: "encode:720p",
-        kind: "encode",
-        pool: "encode",
-        requirements: { cpuMillis: 100, memoryMb: 10, gpus: 0 },
-        dependsOn: [],
-        maxAttempts: 2,
-        spec: { input: "store://media/in/master.mov", output: "store://media/out/show/" },
-      },
-    ],
+/** a joined coordinator holding the lease of an encode task whose input is in/master.mov */
+const leased = () =>
+  h.leasedTask({
+    key: "encode:720p",
+    kind: "encode",
+    spec: { input: "store://media/in/master.mov", output: "store://media/out/show/" },
   });
-  const task = (await listJobTasks(db, job.id))[0]!;
-  // leases go only to coordinators that are connected
-  await markConnected(db, coordinatorId, "r1", "h", {
-    cpuMillis: 2000,
-    memoryMb: 2048,
-    gpus: 0,
-    engines: [],
-    pools: [],
-    capacityType: "local",
-    instanceType: "",
-    detail: {},
-  });
-  const [lease] = await leaseTasks(db, [{ taskId: task.id, coordinatorId }]);
-  return { jobId: job.id, coordinatorId, lease: lease! };
-}
 
 function sign(creds: grpc.ChannelCredentials, req: object): Promise<{ err: grpc.ServiceError | null; requestJson?: string }> {
-  const client = new proto.Worker(`127.0.0.1:${rpc.ports.mtls}`, creds) as unknown as WorkerClient;
+  const client = h.workerClient(creds);
   return new Promise((resolve) =>
     client.Sign(req, (err, r) => {
       client.close();
