@@ -15,9 +15,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { canConnect, freePort } from "./net.js";
+import { loadOrCreateRegionPki } from "../../runtime/pki/index.js";
 import { createRequire } from "node:module";
 
 export interface Azurite {
@@ -30,50 +31,17 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
-
-/** A self-signed certificate for 127.0.0.1 made with the region PKI's forge (no openssl binary needed). */
-async function selfSigned(dir: string): Promise<{ cert: string; key: string; pem: string }> {
-  const forge = (await import("node-forge")).default;
-  const keys = forge.pki.rsa.generateKeyPair(2048);
-  const c = forge.pki.createCertificate();
-  c.publicKey = keys.publicKey;
-  c.serialNumber = "01" + randomBytes(8).toString("hex");
-  c.validity.notBefore = new Date(Date.now() - 60_000);
-  c.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
-  const attrs = [{ name: "commonName", value: "127.0.0.1" }];
-  c.setSubject(attrs);
-  c.setIssuer(attrs);
-  c.setExtensions([
-    { name: "basicConstraints", cA: true },
-    { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] },
-  ]);
-  c.sign(keys.privateKey, forge.md.sha256.create());
-  const pem = forge.pki.certificateToPem(c);
+/**
+ * A server certificate for 127.0.0.1 from the embedded region PKI (the manager's, which
+ * names 127.0.0.1): the clients trust its root, as they would the region's.
+ */
+function serverCertificate(dir: string): { cert: string; key: string; pem: string } {
+  const pki = loadOrCreateRegionPki(path.join(dir, "pki"), "azurite");
   const cert = path.join(dir, "cert.pem");
   const key = path.join(dir, "key.pem");
-  fs.writeFileSync(cert, pem);
-  fs.writeFileSync(key, forge.pki.privateKeyToPem(keys.privateKey), { mode: 0o600 });
-  return { cert, key, pem };
+  fs.writeFileSync(cert, pki.manager.chainPem);
+  fs.writeFileSync(key, pki.manager.keyPem, { mode: 0o600 });
+  return { cert, key, pem: pki.trustPem };
 }
 
 export async function startAzurite(opts: { https?: boolean; account?: string } = {}): Promise<Azurite> {
@@ -97,7 +65,7 @@ export async function startAzurite(opts: { https?: boolean; account?: string } =
   ];
   let caPem: string | undefined;
   if (opts.https) {
-    const tls = await selfSigned(dir);
+    const tls = serverCertificate(dir);
     caPem = tls.pem;
     args.push("--cert", tls.cert, "--key", tls.key, "--oauth", "basic");
   }

@@ -9,9 +9,9 @@
 // binaries are absent the tests that need it fail and say which packages to install (`swiftSkipReason`).
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { canConnect, freePort } from "./net.js";
 
 export const SWIFT_APT_PACKAGES = ["swift", "swift-proxy", "swift-object", "swift-container", "swift-account", "memcached"];
 const BINARIES = [
@@ -50,27 +50,6 @@ export function swiftSkipReason(): string | undefined {
   const missing = BINARIES.filter((b) => !which(b));
   if (missing.length === 0) return undefined;
   return `OpenStack Swift is not installed (missing ${missing.join(", ")}); install the Debian packages: apt-get install -y ${SWIFT_APT_PACKAGES.join(" ")}`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 }
 
 const serverConf = (kind: string, dir: string, devices: string, port: number, extra = "") => `[DEFAULT]
