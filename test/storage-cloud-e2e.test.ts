@@ -25,6 +25,7 @@ import { makeTestSource } from "../runtime/engine/testsrc.js";
 import { AzureStore } from "../runtime/storage/azure.js";
 import { GcsStore } from "../runtime/storage/gcs.js";
 import { jobStagingPrefix } from "../runtime/engine/layout.js";
+import { smallHlsComposition } from "./support/compositions.js";
 
 const execFileAsync = promisify(execFile);
 const AZ_ACCOUNT_VAR = "FF_E2E_AZ_ACCOUNT";
@@ -32,17 +33,7 @@ const AZ_KEY_VAR = "FF_E2E_AZ_KEY";
 const GCS_EMAIL_VAR = "FF_E2E_GCS_EMAIL";
 const GCS_KEY_VAR = "FF_E2E_GCS_KEY";
 
-const composition = (input: string, output: string) => ({
-  apiVersion: "framefleet/v1",
-  engine: { name: "ffmpeg", version: "5.1" },
-  input: { uri: input },
-  output: { uri: output },
-  video: {
-    renditions: [{ name: "small", height: 240, codec: "h264", rateControl: { mode: "vbr", bitrateKbps: 400, maxrateKbps: 600 } }],
-  },
-  audio: { renditions: [{ name: "aac", bitrateKbps: 96 }] },
-  packaging: { mp4: {}, hls: { segmentType: "fmp4" } },
-});
+const composition = smallHlsComposition;
 
 describe("jobs whose media live in Azure Blob (Azurite) and GCS (local endpoint)", () => {
   let azurite: Azurite;

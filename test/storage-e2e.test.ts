@@ -18,6 +18,7 @@ import { planJob } from "../runtime/engine/plan.js";
 import { validateComposition, type Composition } from "../runtime/engine/composition.js";
 import { finishJob, insertJob } from "../runtime/manager/store/index.js";
 import { cleanupOrphanedStaging } from "../runtime/manager/storage-sweep.js";
+import { smallHlsComposition } from "./support/compositions.js";
 
 const KEY_VAR = "FF_E2E_S3_ACCESS_KEY";
 const SECRET_VAR = "FF_E2E_S3_SECRET";
@@ -60,17 +61,7 @@ describe("a job whose media lives in an S3-compatible store", () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const composition = (input: string, output: string) => ({
-    apiVersion: "framefleet/v1",
-    engine: { name: "ffmpeg", version: "5.1" },
-    input: { uri: input },
-    output: { uri: output },
-    video: {
-      renditions: [{ name: "small", height: 240, codec: "h264", rateControl: { mode: "vbr", bitrateKbps: 400, maxrateKbps: 600 } }],
-    },
-    audio: { renditions: [{ name: "aac", bitrateKbps: 96 }] },
-    packaging: { mp4: {}, hls: { segmentType: "fmp4" } },
-  });
+  const composition = smallHlsComposition;
 
   it("registers the store (secrets by reference only), runs the job end to end in the bucket, and leaves no staging behind", async () => {
     const admin = await region.key("acme", "admin");
