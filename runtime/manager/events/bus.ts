@@ -68,8 +68,14 @@ export interface EventBusOptions {
 class Sub implements Subscription {
   cursor: number;
   closed = false;
-  private pumping = false;
-  private again = false;
+  // wake-ups that arrive while a read is under way fold into one more read
+  private readonly reader = new CoalescedRun({
+    minGapMs: 0,
+    run: () => this.drain(),
+    onError: (err) => {
+      if (!this.closed) this.opts.onError?.(err);
+    },
+  });
 
   constructor(
     private readonly bus: EventBus,
@@ -86,45 +92,33 @@ class Sub implements Subscription {
   close(): void {
     this.closed = true;
     this.bus.remove(this);
+    void this.reader.stop();
   }
 
-  /** reads and delivers everything after the cursor; coalesces wake-ups that arrive meanwhile */
+  /** reads and delivers everything after the cursor */
   pump(): void {
-    if (this.closed) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    void (async () => {
-      try {
-        do {
-          this.again = false;
-          for (;;) {
-            const page = await readEventsPage(this.bus.db, this.opts.tenant, { afterSeq: this.cursor, jobId: this.opts.jobId, limit: 500 });
-            if (page.prunedTo > this.cursor) {
-              // some events after the cursor are gone: say so rather than skip them silently
-              const notice = { from: this.cursor, to: page.prunedTo };
-              this.cursor = page.prunedTo;
-              await this.opts.onReset?.(notice);
-              continue;
-            }
-            for (const e of page.events) {
-              if (this.closed) return;
-              await this.opts.onEvent(e);
-              this.cursor = e.id;
-            }
-            // a job-filtered stream moves past the other jobs' events it has looked at
-            if (!this.closed) this.cursor = Math.max(this.cursor, page.scannedTo);
-            if (page.events.length < 500) break;
-          }
-        } while (this.again && !this.closed);
-      } catch (err) {
-        if (!this.closed) this.opts.onError?.(err);
-      } finally {
-        this.pumping = false;
+    if (!this.closed) this.reader.kick();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const page = await readEventsPage(this.bus.db, this.opts.tenant, { afterSeq: this.cursor, jobId: this.opts.jobId, limit: 500 });
+      if (page.prunedTo > this.cursor) {
+        // some events after the cursor are gone: say so rather than skip them silently
+        const notice = { from: this.cursor, to: page.prunedTo };
+        this.cursor = page.prunedTo;
+        await this.opts.onReset?.(notice);
+        continue;
       }
-    })();
+      for (const e of page.events) {
+        if (this.closed) return;
+        await this.opts.onEvent(e);
+        this.cursor = e.id;
+      }
+      // a job-filtered stream moves past the other jobs' events it has looked at
+      if (!this.closed) this.cursor = Math.max(this.cursor, page.scannedTo);
+      if (page.events.length < 500 || this.closed) return;
+    }
   }
 }
 
