@@ -14,7 +14,7 @@ import { registerBootstrapJoinToken, registerEngine, EngineInputError, type NewE
 import { formatIdentity, hashSecretToken, identityOf, parseSecretToken, verifyChain, type CertificateAuthority } from "../pki/index.js";
 import { parseFleetSettings, FleetConfigError, type FleetSettings } from "../manager/fleet/select.js";
 import { INSTANCE_PRICES, type InstancePrice } from "../manager/autoscaler/pricing.js";
-import { type HostGroupSpec, type PolicyConfig, type WorkerPoolSpec } from "../manager/autoscaler/policy.js";
+import { onDemandTaskPools, type HostGroupSpec, type PolicyConfig, type WorkerPoolSpec } from "../manager/autoscaler/policy.js";
 import { registry } from "../manager/metrics.js";
 import type { StoreDefinitions } from "../storage/definitions.js";
 import { engineHooks } from "./region.js";
@@ -311,9 +311,9 @@ function autoscalerSettings(
   });
   // task pools with spot groups only: their long tasks run on spot (placement's longTasksOnDemandOnly
   // covers only the pools an on-demand group serves); reported at start
-  const taskPools = [...new Set(groups.flatMap((g) => g.taskPools))];
-  const spotOnlyTaskPools = taskPools.filter(
-    (k) => !groups.some((g) => g.capacityType === "on-demand" && (g.taskPools.length === 0 || g.taskPools.includes(k))),
+  const onDemand = onDemandTaskPools(groups);
+  const spotOnlyTaskPools = [...new Set(groups.flatMap((g) => g.taskPools))].filter(
+    (k) => onDemand !== true && !(onDemand !== false && onDemand.has(k)),
   );
   return { groups, pools, policy, intervalMs, spotOnlyTaskPools };
 }
